@@ -1,0 +1,74 @@
+/**
+ * supajobs, postgres transport: the real Worker (driver, processor, health server, shutdown
+ * coordinator) with its config from loadConfig(); the producer is the same PostgresDriver calling
+ * enqueue_jobs().
+ */
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { PostgresDriver } from '../../src/drivers/postgres/driver.js';
+import { createLogger } from '../../src/logger.js';
+import { migrate } from '../../src/migrate.js';
+import { Worker } from '../../src/worker.js';
+import type { BenchEnv, BenchSystem, RunningWorker, SystemRun, WorkerSettings } from './types.js';
+
+/** The config the worker runs with, besides DATABASE_URL and MAX_CONCURRENT_JOBS. */
+export const SUPAJOBS_ENV = {
+  HEALTH_CHECK_PORT: '0',
+  HEALTH_CHECK_HOST: '127.0.0.1',
+  MONITOR_INTERVAL_MS: '0',
+  LOG_LEVEL: 'warn',
+  NODE_ENV: 'production',
+} as const;
+
+export const system: BenchSystem = {
+  id: 'supajobs',
+  label: 'supajobs (postgres transport)',
+  settings: (env) =>
+    `MAX_CONCURRENT_JOBS=${env.concurrency}, defaults otherwise (pool 10, LISTEN wake-ups, health server on), ` +
+    Object.entries(SUPAJOBS_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', '),
+
+  async setup(env: BenchEnv): Promise<SystemRun> {
+    const url = await env.createDatabase('supajobs');
+    await migrate(url);
+    const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+    const producer = new PostgresDriver({ connectionString: url, logger, poolSize: 2, listen: false });
+    await producer.start();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    return {
+      worker: { databaseUrl: url, concurrency: env.concurrency },
+      async enqueue(payloads) {
+        await producer.enqueueMany(payloads.map((payload) => ({ task: 'noop', payload })));
+      },
+      async enqueueOne(payload) {
+        await producer.enqueue({ task: 'noop', payload });
+      },
+      async unfinished() {
+        const { rows } = await admin.query<{ n: number }>("select count(*)::int as n from public.jobs where status <> 'completed'");
+        return rows[0]?.n ?? 0;
+      },
+      async teardown() {
+        await producer.stop();
+        await admin.end();
+      },
+    };
+  },
+
+  async startWorker(settings: WorkerSettings, onJob): Promise<RunningWorker> {
+    const config = loadConfig({
+      ...SUPAJOBS_ENV,
+      DATABASE_URL: settings.databaseUrl as string,
+      MAX_CONCURRENT_JOBS: String(settings.concurrency),
+    });
+    const logger = createLogger({ level: config.logLevel, pretty: false, base: { workerId: config.workerId } });
+    const worker = new Worker({
+      config,
+      logger,
+      tasks: { noop: (job) => void onJob(job.payload as never) },
+    });
+    await worker.start();
+    return { stop: () => worker.stop() };
+  },
+};

@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Config } from '../config.js';
+import type { Driver } from '../drivers/driver.js';
+import { checkEnqueueInput } from '../queue/enqueue-input.js';
+import type { EnqueueInput } from '../queue/job.js';
+import { UsageError, parseInteger, usage } from './args.js';
+
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
+supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
+
+const FILE_CHUNK = 1_000;
+
+export async function enqueueCommand(args: string[], config: Readonly<Config>, driver: Driver): Promise<void> {
+  const { values, positionals } = usage(() => parseArgs({ args, options: {
+    queue: { type: 'string' },
+    priority: { type: 'string' },
+    'run-at': { type: 'string' },
+    key: { type: 'string' },
+    'max-attempts': { type: 'string' },
+    file: { type: 'string' },
+  }, allowPositionals: true }));
+  if (values.file) return enqueueFile(values.file, config, driver);
+  const [task, payloadText] = positionals;
+  if (!task) throw new UsageError('a task name is required');
+  let payload: unknown = {};
+  if (payloadText !== undefined) {
+    try {
+      payload = JSON.parse(payloadText);
+    } catch (error) {
+      throw new UsageError(`the payload is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const runAt = values['run-at'];
+  if (runAt !== undefined && Number.isNaN(Date.parse(runAt))) throw new UsageError(`--run-at "${runAt}" is not a date`);
+  const input: EnqueueInput = {
+    task,
+    payload,
+    queue: values.queue,
+    priority: parseInteger(values.priority, 'priority'),
+    runAt,
+    jobKey: values.key,
+    maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
+  };
+  checkEnqueueInput(input, config.maxPayloadBytes);
+  process.stdout.write(`${await driver.enqueue(input)}\n`);
+}
+
+/** Reads NDJSON in chunks of FILE_CHUNK jobs, one enqueue_jobs call per chunk, with a progress bar on a terminal. */
+async function enqueueFile(file: string, config: Readonly<Config>, driver: Driver): Promise<void> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let chunk: EnqueueInput[] = [];
+  let lineNumber = 0;
+  let total = 0;
+  let bytesRead = 0;
+  const progress = new ProgressLine((await stat(file)).size);
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    await driver.enqueueMany(chunk);
+    total += chunk.length;
+    chunk = [];
+    progress.update(total, bytesRead);
+  };
+  for await (const line of lines) {
+    lineNumber++;
+    bytesRead += Buffer.byteLength(line) + 1;
+    if (line.trim() === '') continue;
+    let input: EnqueueInput;
+    try {
+      input = JSON.parse(line) as EnqueueInput;
+    } catch (error) {
+      throw new UsageError(`${file}:${lineNumber}: invalid JSON: ${(error as Error).message} (${total} jobs enqueued before it)`);
+    }
+    try {
+      checkEnqueueInput(input, config.maxPayloadBytes);
+    } catch (error) {
+      throw new UsageError(`${file}:${lineNumber}: ${(error as Error).message.replace(/^job: /, '')} (${total} jobs enqueued before it)`);
+    }
+    chunk.push(input);
+    if (chunk.length >= FILE_CHUNK) await flush();
+  }
+  await flush();
+  progress.done(total);
+}
+
+/** A progress bar on stderr (share of the file read): redrawn in place on a terminal, one line at the end otherwise. */
+class ProgressLine {
+  readonly #tty = process.stderr.isTTY === true;
+  readonly #started = Date.now();
+  readonly #fileBytes: number;
+
+  constructor(fileBytes: number) {
+    this.#fileBytes = Math.max(1, fileBytes);
+  }
+
+  update(total: number, bytesRead: number): void {
+    if (!this.#tty) return;
+    const share = Math.min(1, bytesRead / this.#fileBytes);
+    const perSecond = Math.round(total / Math.max(0.001, (Date.now() - this.#started) / 1000));
+    const bar = '#'.repeat(Math.round(share * 30)).padEnd(30, '.');
+    process.stderr.write(`\r[${bar}] ${Math.round(share * 100)}% ${total} jobs (${perSecond}/s)`);
+  }
+
+  done(total: number): void {
+    if (this.#tty) process.stderr.write('\n');
+    process.stderr.write(`enqueued ${total} jobs in ${((Date.now() - this.#started) / 1000).toFixed(2)} s\n`);
+  }
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+import { config as loadDotenv } from 'dotenv';
+import { loadConfig, type Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { migrate } from '../migrate.js';
+import { VERSION } from '../version.js';
+import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retryCommand } from './admin.js';
+import { UsageError } from './args.js';
+import { openConnection } from '../drivers/connect.js';
+import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
+import { startCommand } from './start.js';
+import { STATS_HELP, statsCommand } from './stats.js';
+
+const HELP = `supajobs ${VERSION}: background jobs for Supabase and PostgreSQL
+
+  supajobs start                 run the worker (embedded PostgreSQL when no DATABASE_URL/SUPABASE_URL)
+  supajobs migrate               apply the SQL contract to DATABASE_URL (or the embedded default)
+  ${ENQUEUE_HELP.split('\n').join('\n  ')}
+  ${STATS_HELP}
+  ${RETRY_HELP}
+  ${CANCEL_HELP}
+  ${PURGE_HELP}
+
+Configuration comes from the environment and .env (see .env.example).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${HELP}\n`);
+    return command ? 0 : 2;
+  }
+  if (command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  loadDotenv({ quiet: true });
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.nodeEnv === 'development',
+    secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
+    base: { workerId: config.workerId },
+  });
+  if (command === 'start') {
+    await startCommand(config, logger);
+    return -1; // keeps running; the shutdown coordinator exits
+  }
+  return runOnce(command, args, config, logger);
+}
+
+/** A one-shot command on its own connection. */
+async function runOnce(command: string, args: string[], config: Readonly<Config>, logger: Logger): Promise<number> {
+  const commands: Record<string, (driver: Awaited<ReturnType<typeof openConnection>>) => Promise<void>> = {
+    migrate: async (connection) => {
+      const { applied } = await migrate(connection.databaseUrl as string);
+      process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
+    },
+    enqueue: (connection) => enqueueCommand(args, config, connection.driver),
+    stats: (connection) => statsCommand(args, connection.driver),
+    retry: (connection) => retryCommand(args, connection.driver),
+    cancel: (connection) => cancelCommand(args, connection.driver),
+    purge: (connection) => purgeCommand(args, connection.driver),
+  };
+  const run = commands[command];
+  if (!run) {
+    process.stderr.write(`unknown command "${command}"\n\n${HELP}\n`);
+    return 2;
+  }
+  if (command === 'migrate' && config.transport === 'supabase') {
+    process.stderr.write('migrate needs a database connection: set DATABASE_URL (or apply supabase/migrations with `supabase db push`)\n');
+    return 1;
+  }
+  const connection = await openConnection(config, logger);
+  try {
+    await run(connection);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${HELP}\n`);
+      return 2;
+    }
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await connection.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error)?.message ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Driver } from '../drivers/driver.js';
+import type { QueueStats } from '../queue/job.js';
+import { summarize } from '../queue/monitor.js';
+import { usage } from './args.js';
+
+export const STATS_HELP = 'supajobs stats [--watch] [--interval SECONDS] [--json]';
+
+export async function statsCommand(args: string[], driver: Driver): Promise<void> {
+  const { values } = usage(() => parseArgs({ args, options: { watch: { type: 'boolean' }, interval: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true }));
+  const intervalMs = Math.max(0.2, Number(values.interval ?? 2)) * 1000;
+  const stopped = new AbortController();
+  if (values.watch) process.once('SIGINT', () => stopped.abort());
+  do {
+    const stats = await driver.stats();
+    if (values.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
+    else process.stdout.write(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatStatsTable(stats)}\n`);
+    if (values.watch) await sleep(intervalMs, undefined, { signal: stopped.signal }).catch(() => undefined);
+  } while (values.watch && !stopped.signal.aborted);
+}
+
+export function formatStatsTable(stats: QueueStats[]): string {
+  const header = ['queue', 'pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled', 'oldest', 'success'];
+  const row = (name: string, s: ReturnType<typeof summarize> | QueueStats) => [
+    name,
+    String(s.pending),
+    String(s.scheduled),
+    String(s.processing),
+    String(s.completed),
+    String(s.failed),
+    String(s.cancelled),
+    s.oldestPendingAgeSeconds === null ? '-' : `${s.oldestPendingAgeSeconds.toFixed(1)}s`,
+    s.successRate === null ? '-' : `${(s.successRate * 100).toFixed(1)}%`,
+  ];
+  const rows = [header, ...stats.map((s) => row(s.queue, s)), row('(all)', summarize(stats))];
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('  ')).join('\n');
+}

@@ -1,0 +1,90 @@
+import type { EnqueueInput, Job, QueueStats } from '../queue/job.js';
+
+/**
+ * The transport seam. A driver calls the SQL functions of supabase/migrations and nothing else
+ * (it holds no queue logic), and turns the database's notifications into wake-up hints.
+ * Implemented by drivers/postgres (pg + LISTEN/NOTIFY) and drivers/supabase (supabase-js RPC +
+ * Realtime); tests/integration/drivers runs one conformance suite over both.
+ *
+ * Errors: every method rejects with a DatabaseError (src/errors.ts) whose `code` is the SQLSTATE
+ * (or a transport code) and whose `transient` says whether retrying may succeed.
+ */
+export interface Driver {
+  readonly transport: 'postgres' | 'supabase';
+
+  /** Connects and starts wake-ups. Rejects if the database cannot be reached. */
+  start(): Promise<void>;
+  /** Stops wake-ups and closes every connection. Idempotent. */
+  stop(): Promise<void>;
+
+  enqueue(job: EnqueueInput): Promise<string>;
+  /** One id per input, in order (inputs sharing a live job key get the same id). */
+  enqueueMany(jobs: EnqueueInput[]): Promise<string[]>;
+
+  claim(request: ClaimRequest): Promise<Job[]>;
+  /** Extends leases; returns the ids the worker still holds. */
+  heartbeat(workerId: string, ids: string[], leaseSeconds: number): Promise<string[]>;
+  /** Completes jobs the worker holds; returns the ids that were completed (the rest were fenced out). */
+  complete(workerId: string, completions: Completion[]): Promise<string[]>;
+  /** The job's new status ('pending' = retry scheduled, 'failed' = dead letter), or null if fenced out. */
+  fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null>;
+  /** Gives jobs back without counting the attempt; returns the ids released. */
+  release(workerId: string, ids: string[], reason: string): Promise<string[]>;
+  /** Records a running job's stage and progress; false if the worker no longer holds it. */
+  progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean>;
+  reclaimExpired(): Promise<number>;
+
+  stats(): Promise<QueueStats[]>;
+  retry(id: string): Promise<boolean>;
+  retryFailed(queue?: string): Promise<number>;
+  cancel(id: string): Promise<boolean>;
+  /** Deletes finished jobs last changed more than olderThanSeconds ago; returns how many. */
+  purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number>;
+
+  /** One round trip to the database (readiness). */
+  ping(): Promise<void>;
+
+  /** Registers a wake-up listener; returns its removal. */
+  onWakeUp(listener: (hint: WakeUpHint) => void): () => void;
+  /** How wake-ups currently arrive, for /ready and logs. */
+  readonly wakeUps: WakeUpState;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  /** null: every queue. */
+  queues: string[] | null;
+  batchSize: number;
+  leaseSeconds: number;
+}
+
+export interface Completion {
+  id: string;
+  attempt: number;
+  result?: unknown;
+}
+
+export interface Failure {
+  id: string;
+  attempt: number;
+  errorCode: string;
+  message: string;
+  retryable: boolean;
+}
+
+/**
+ * A nudge that work may be ready. Hints can be lost or duplicated; polling is the guarantee.
+ * queues null: any queue (also sent after every (re)subscription, since missed events are not
+ * replayed). nextRunAt: the earliest future run_at among the new jobs, if any.
+ */
+export interface WakeUpHint {
+  queues: string[] | null;
+  count: number;
+  nextRunAt: Date | null;
+}
+
+export interface WakeUpState {
+  /** live: hints arrive; connecting: (re)connecting, polling meanwhile; poll-only: hints unavailable. */
+  mode: 'live' | 'connecting' | 'poll-only';
+  reason?: string;
+}

@@ -1,0 +1,211 @@
+import pg from 'pg';
+import type { Logger } from '../../logger.js';
+import { redactUrl } from '../../logger.js';
+import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import { WakeUpListeners } from '../wakeups.js';
+import { toDatabaseError } from './errors.js';
+import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
+import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
+
+export interface PostgresDriverOptions {
+  connectionString: string;
+  logger: Logger;
+  poolSize?: number;
+  /** LISTEN for wake-ups (default: on, unless the URL is a transaction pooler). */
+  listen?: boolean;
+  /** Check the LISTEN connection this often (ms). */
+  listenCheckIntervalMs?: number;
+  /**
+   * Give up on a call that has no answer after this long (ms); its connection is dropped, so one
+   * that went silent without closing is replaced instead of being waited on. Default: no limit.
+   */
+  queryTimeoutMs?: number;
+}
+
+/**
+ * The postgres transport: a pg Pool for the queue functions (named prepared statements, unless
+ * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups.
+ */
+export class PostgresDriver implements Driver {
+  readonly transport = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #logger: Logger;
+  readonly #listeners = new WakeUpListeners();
+  readonly #listener: NotificationListener | undefined;
+  readonly #prepare: boolean;
+  #wakeUps: WakeUpState;
+
+  constructor(options: PostgresDriverOptions) {
+    this.#logger = options.logger;
+    const pooled = usesTransactionPooler(options.connectionString);
+    this.#prepare = !pooled;
+    const connectionString = withoutPoolerFlag(options.connectionString);
+    this.#pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize ?? 10,
+      keepAlive: true,
+      application_name: POOL_APPLICATION_NAME,
+      query_timeout: options.queryTimeoutMs,
+    });
+    // An idle client whose backend died: the pool drops it; the next query opens a fresh one.
+    this.#pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle database connection lost'));
+    const listen = options.listen ?? !pooled;
+    if (pooled && options.listen !== false) {
+      this.#logger.warn(
+        { database: redactUrl(options.connectionString) },
+        'transaction pooler: LISTEN cannot work here, polling only (use the session pooler or a direct connection for instant pick-up)',
+      );
+    }
+    this.#wakeUps = listen ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
+    this.#listener = listen
+      ? new NotificationListener({
+          connectionString,
+          logger: this.#logger,
+          onHint: (hint) => this.#listeners.emit(hint),
+          onState: (state) => (this.#wakeUps = state),
+          checkIntervalMs: options.listenCheckIntervalMs,
+        })
+      : undefined;
+  }
+
+  get wakeUps(): WakeUpState {
+    return this.#wakeUps;
+  }
+
+  async start(): Promise<void> {
+    await this.ping();
+    this.#listener?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#listener?.stop();
+    if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  onWakeUp(listener: (hint: WakeUpHint) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('ping', 'select 1', []);
+  }
+
+  async enqueue(job: EnqueueInput): Promise<string> {
+    const [id] = await this.enqueueMany([job]);
+    return id as string;
+  }
+
+  async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const rows = await this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [
+      JSON.stringify(jobs.map(enqueueElement)),
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  async claim(request: ClaimRequest): Promise<Job[]> {
+    const rows = await this.#query('claim_jobs', 'select * from public.claim_jobs($1, $2, $3, $4)', [
+      request.workerId,
+      request.queues,
+      request.batchSize,
+      request.leaseSeconds,
+    ]);
+    return rows.map(jobFromRow);
+  }
+
+  async heartbeat(workerId: string, ids: string[], leaseSeconds: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#query<{ id: string }>('heartbeat_jobs', 'select public.heartbeat_jobs($1, $2::uuid[], $3) as id', [
+      workerId,
+      ids,
+      leaseSeconds,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  async complete(workerId: string, completions: Completion[]): Promise<string[]> {
+    if (completions.length === 0) return [];
+    const results = completions.some((c) => c.result !== undefined)
+      ? JSON.stringify(completions.map((c) => (c.result === undefined ? null : c.result)))
+      : null;
+    const rows = await this.#query<{ id: string }>(
+      'complete_jobs',
+      'select public.complete_jobs($1, $2::uuid[], $3::jsonb, $4::int[]) as id',
+      [workerId, completions.map((c) => c.id), results, completions.map((c) => c.attempt)],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null> {
+    const rows = await this.#query<{ status: 'pending' | 'failed' | null }>(
+      'fail_job',
+      'select public.fail_job($1, $2, $3, $4, $5, $6) as status',
+      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt],
+    );
+    return rows[0]?.status ?? null;
+  }
+
+  async release(workerId: string, ids: string[], reason: string): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#query<{ id: string }>('release_jobs', 'select public.release_jobs($1, $2::uuid[], $3) as id', [
+      workerId,
+      ids,
+      reason,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
+    const rows = await this.#query<{ ok: boolean }>('update_job_progress', 'select public.update_job_progress($1, $2, $3, $4::jsonb) as ok', [
+      id,
+      workerId,
+      stage,
+      progress === undefined ? null : JSON.stringify(progress),
+    ]);
+    return rows[0]?.ok === true;
+  }
+
+  async reclaimExpired(): Promise<number> {
+    const rows = await this.#query<{ n: number }>('reclaim_expired_jobs', 'select public.reclaim_expired_jobs() as n', []);
+    return rows[0]?.n ?? 0;
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const rows = await this.#query('get_queue_stats', 'select * from public.get_queue_stats()', []);
+    return rows.map(statsFromRow);
+  }
+
+  async retry(id: string): Promise<boolean> {
+    const rows = await this.#query<{ ok: boolean }>('retry_job', 'select public.retry_job($1) as ok', [id]);
+    return rows[0]?.ok === true;
+  }
+
+  async retryFailed(queue?: string): Promise<number> {
+    const rows = await this.#query<{ n: number }>('retry_failed_jobs', 'select public.retry_failed_jobs($1) as n', [queue ?? null]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const rows = await this.#query<{ ok: boolean }>('cancel_job', 'select public.cancel_job($1) as ok', [id]);
+    return rows[0]?.ok === true;
+  }
+
+  async purge(olderThanSeconds: number, statuses: ('completed' | 'failed' | 'cancelled')[] = ['completed', 'cancelled']): Promise<number> {
+    const rows = await this.#query<{ n: number }>('purge_jobs', "select public.purge_jobs(make_interval(secs => $1), $2::text[]) as n", [
+      olderThanSeconds,
+      statuses,
+    ]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    try {
+      const config: pg.QueryConfig = this.#prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
+      const result = await this.#pool.query<R>(config);
+      return result.rows;
+    } catch (error) {
+      throw toDatabaseError(error, name);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { Logger } from '../../logger.js';
+import type { WakeUpHint, WakeUpState } from '../driver.js';
+import { reconnectDelayMs } from '../wakeups.js';
+
+export const NOTIFY_CHANNEL = 'supajobs_jobs';
+/** application_name of the LISTEN connection and of the pool's, as pg_stat_activity shows them. */
+export const LISTENER_APPLICATION_NAME = 'supajobs-listener';
+export const POOL_APPLICATION_NAME = 'supajobs';
+
+export interface ListenerOptions {
+  connectionString: string;
+  logger: Logger;
+  onHint: (hint: WakeUpHint) => void;
+  onState: (state: WakeUpState) => void;
+  /** A round trip on the LISTEN connection this often proves it alive (a half-open socket otherwise goes unnoticed). */
+  checkIntervalMs?: number;
+  checkTimeoutMs?: number;
+}
+
+/**
+ * The dedicated LISTEN connection. It reconnects with exponential backoff and jitter, emits a
+ * "poll now" hint after every (re)connect (notifications sent while it was away are lost), and
+ * checks itself with a periodic round trip so that a dead socket is replaced, not waited on.
+ */
+export class NotificationListener {
+  readonly #options: Required<ListenerOptions>;
+  readonly #stopped = new AbortController();
+  #client: pg.Client | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: ListenerOptions) {
+    this.#options = {
+      ...options,
+      checkIntervalMs: options.checkIntervalMs ?? 15_000,
+      checkTimeoutMs: options.checkTimeoutMs ?? 5_000,
+    };
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped.abort();
+    const client = this.#client;
+    if (client) {
+      // end() alone never settles a connect() under way: the socket goes too.
+      client.end().catch(() => undefined);
+      socketOf(client)?.destroy();
+    }
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let failedConnects = 0;
+    while (!this.#stopped.signal.aborted) {
+      this.#options.onState({ mode: 'connecting' });
+      const { connected, error } = await this.#listenOnce();
+      if (this.#stopped.signal.aborted) break;
+      failedConnects = connected ? 1 : failedConnects + 1;
+      const delay = reconnectDelayMs(failedConnects);
+      // The first failure of a streak, then every tenth: an outage must not flood the log.
+      if (failedConnects === 1 || failedConnects % 10 === 0) this.#options.logger.warn(
+        { err: error, retryInMs: Math.round(delay) },
+        connected ? 'LISTEN connection lost; polling until it is back' : 'LISTEN connection failed; polling until it is back',
+      );
+      await pause(delay, this.#stopped.signal);
+    }
+  }
+
+  /** One connection's life: resolves when it ends, saying whether it had connected. */
+  async #listenOnce(): Promise<{ connected: boolean; error: Error }> {
+    const client = new pg.Client({
+      connectionString: this.#options.connectionString,
+      keepAlive: true,
+      application_name: LISTENER_APPLICATION_NAME,
+    });
+    this.#client = client;
+    const closed = new AbortController();
+    const ended = new Promise<Error>((resolve) => {
+      client.on('error', resolve);
+      client.on('end', () => resolve(new Error('connection ended')));
+    }).finally(() => closed.abort());
+    client.on('notification', (message) => {
+      if (message.channel === NOTIFY_CHANNEL) this.#options.onHint(parseHint(message.payload));
+    });
+    try {
+      // Raced with stop(): a connect() whose client was ended may never settle.
+      const stopped = new Promise<never>((_, reject) =>
+        this.#stopped.signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }),
+      );
+      stopped.catch(() => undefined);
+      if (this.#stopped.signal.aborted) throw new Error('stopped');
+      const connecting = client.connect();
+      connecting.catch(() => undefined); // settled (or not) after a stop: nobody waits for it then
+      await Promise.race([connecting, stopped]);
+      const listening = client.query(`listen ${NOTIFY_CHANNEL}`);
+      listening.catch(() => undefined);
+      await Promise.race([listening, stopped]);
+    } catch (error) {
+      client.end().catch(() => undefined);
+      socketOf(client)?.destroy();
+      return { connected: false, error: error as Error };
+    }
+    this.#options.onState({ mode: 'live' });
+    this.#options.onHint({ queues: null, count: 0, nextRunAt: null });
+    await Promise.all([ended, this.#checkAlive(client, closed.signal)]);
+    await client.end().catch(() => undefined);
+    return { connected: true, error: await ended };
+  }
+
+  async #checkAlive(client: pg.Client, closed: AbortSignal): Promise<void> {
+    const signal = AbortSignal.any([closed, this.#stopped.signal]);
+    while (await pause(this.#options.checkIntervalMs, signal)) {
+      const answer = await Promise.race([
+        client.query('select 1').then(
+          () => 'ok' as const,
+          () => 'failed' as const,
+        ),
+        sleep(this.#options.checkTimeoutMs, 'timed out' as const, { ref: false }),
+      ]);
+      if (answer === 'ok') continue;
+      // Destroying the socket makes pg emit 'error' and 'end', which ends this connection's life.
+      socketOf(client)?.destroy(new Error(`LISTEN connection check ${answer}`));
+      return;
+    }
+  }
+}
+
+/** Sleeps ms; false when the signal aborted first. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  return sleep(ms, true, { signal }).catch(() => false);
+}
+
+function socketOf(client: pg.Client): { destroy(error?: Error): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(error?: Error): void } } }).connection?.stream;
+}
+
+function parseHint(payload: string | undefined): WakeUpHint {
+  try {
+    const data = JSON.parse(payload ?? '{}') as { queues?: string[] | null; count?: number; next_run_at?: string | null };
+    return {
+      queues: Array.isArray(data.queues) ? data.queues : null,
+      count: typeof data.count === 'number' ? data.count : 0,
+      nextRunAt: data.next_run_at ? new Date(data.next_run_at) : null,
+    };
+  } catch {
+    return { queues: null, count: 0, nextRunAt: null };
+  }
+}

@@ -1,0 +1,163 @@
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import { WakeUpListeners } from '../wakeups.js';
+import { createWorkerClient } from './client.js';
+import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
+import { RealtimeWakeUps } from './realtime.js';
+import { RpcCaller } from './rpc.js';
+
+type Row = Record<string, unknown>;
+
+/** ping's round trip: heartbeat_jobs for no ids changes nothing and proves the key may run worker functions. */
+const PING_WORKER_ID = 'supajobs-ping';
+
+/**
+ * The supabase transport: every queue operation is one `.rpc()` of the SQL contract through
+ * PostgREST with named arguments, as the service role; wake-ups come from a Realtime channel.
+ * Needs only SUPABASE_URL and the service_role key (HTTPS and WSS, IPv4 friendly).
+ */
+export class SupabaseDriver implements Driver {
+  readonly transport = 'supabase' as const;
+  readonly #options: Readonly<ResolvedOptions>;
+  readonly #client: SupabaseClient;
+  readonly #rpc: RpcCaller;
+  readonly #listeners = new WakeUpListeners();
+  readonly #realtime: RealtimeWakeUps | undefined;
+  #wakeUps: WakeUpState;
+  #started = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(options: SupabaseDriverOptions) {
+    this.#options = resolveOptions(options);
+    const logger = this.#options.logger.child({ component: 'supabase-driver' });
+    this.#client = createWorkerClient(this.#options.url, this.#options.serviceRoleKey, {
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+    });
+    this.#rpc = new RpcCaller({ client: this.#client, logger, timeoutMs: this.#options.rpcTimeoutMs, retry: this.#options.retry });
+    this.#wakeUps = this.#options.realtime ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'realtime disabled, polling' };
+    this.#realtime = this.#options.realtime
+      ? new RealtimeWakeUps({
+          client: this.#client,
+          logger,
+          onHint: (hint) => this.#listeners.emit(hint),
+          onState: (state) => (this.#wakeUps = state),
+        })
+      : undefined;
+  }
+
+  get wakeUps(): WakeUpState {
+    return this.#wakeUps;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 });
+    this.#started = true;
+    this.#realtime?.start();
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#rpc.stop();
+      await this.#realtime?.stop();
+    })();
+    return this.#stopped;
+  }
+
+  onWakeUp(listener: (hint: WakeUpHint) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  async ping(): Promise<void> {
+    await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 }, { retry: false });
+  }
+
+  async enqueue(job: EnqueueInput): Promise<string> {
+    return this.#rpc.call<string>('enqueue_job', enqueueElement(job));
+  }
+
+  async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const rows = await this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) });
+    return rows.map((r) => r.id);
+  }
+
+  async claim(request: ClaimRequest): Promise<Job[]> {
+    const rows = await this.#rpc.call<Row[]>('claim_jobs', {
+      worker_id: request.workerId,
+      queues: request.queues,
+      batch_size: request.batchSize,
+      lease_seconds: request.leaseSeconds,
+    });
+    return rows.map(jobFromRow);
+  }
+
+  async heartbeat(workerId: string, ids: string[], leaseSeconds: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.#rpc.call<string[]>('heartbeat_jobs', { worker_id: workerId, ids, lease_seconds: leaseSeconds });
+  }
+
+  async complete(workerId: string, completions: Completion[]): Promise<string[]> {
+    if (completions.length === 0) return [];
+    const withResults = completions.some((c) => c.result !== undefined);
+    return this.#rpc.call<string[]>('complete_jobs', {
+      worker_id: workerId,
+      ids: completions.map((c) => c.id),
+      results: withResults ? completions.map((c) => (c.result === undefined ? null : c.result)) : null,
+      attempts: completions.map((c) => c.attempt),
+    });
+  }
+
+  async fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null> {
+    return this.#rpc.call<'pending' | 'failed' | null>('fail_job', {
+      id: failure.id,
+      worker_id: workerId,
+      error_code: failure.errorCode,
+      error_message: failure.message,
+      retryable: failure.retryable,
+      attempt: failure.attempt,
+    });
+  }
+
+  async release(workerId: string, ids: string[], reason: string): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.#rpc.call<string[]>('release_jobs', { worker_id: workerId, ids, reason });
+  }
+
+  async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
+    const ok = await this.#rpc.call<boolean>('update_job_progress', {
+      id,
+      worker_id: workerId,
+      stage,
+      progress: progress === undefined ? null : progress,
+    });
+    return ok === true;
+  }
+
+  async reclaimExpired(): Promise<number> {
+    return (await this.#rpc.call<number | null>('reclaim_expired_jobs', {})) ?? 0;
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const rows = await this.#rpc.call<Row[]>('get_queue_stats', {});
+    return rows.map(statsFromRow);
+  }
+
+  async retry(id: string): Promise<boolean> {
+    return (await this.#rpc.call<boolean>('retry_job', { id })) === true;
+  }
+
+  async retryFailed(queue?: string): Promise<number> {
+    return (await this.#rpc.call<number | null>('retry_failed_jobs', { queue: queue ?? null })) ?? 0;
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    return (await this.#rpc.call<boolean>('cancel_job', { id })) === true;
+  }
+
+  async purge(olderThanSeconds: number, statuses: ('completed' | 'failed' | 'cancelled')[] = ['completed', 'cancelled']): Promise<number> {
+    const purged = await this.#rpc.call<number | null>('purge_jobs', { older_than: `${olderThanSeconds} seconds`, statuses });
+    return purged ?? 0;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Every error code supajobs records on a job (jobs.error_code) or raises, in one registry.
+ * docs/errors.md documents each; tests/unit/errors.test.ts keeps the two in step.
+ */
+export const JOB_ERROR_CODES = {
+  UNKNOWN_TASK: { retryable: false, description: 'No handler is registered for the job\'s task.' },
+  INVALID_PAYLOAD: { retryable: false, description: 'The payload failed the task\'s schema.' },
+  TIMEOUT: { retryable: true, description: 'The handler ran longer than the task\'s timeout and was aborted.' },
+  HANDLER_ERROR: { retryable: true, description: 'The handler threw or rejected; retried with backoff.' },
+  PERMANENT_FAILURE: { retryable: false, description: 'The handler threw a PermanentJobError; not retried.' },
+  RESULT_NOT_SERIALIZABLE: { retryable: false, description: 'The handler returned a value that cannot be stored as JSON.' },
+  LEASE_EXPIRED: { retryable: true, description: 'The worker holding the job stopped renewing its lease; set by reclaim_expired_jobs().' },
+  RELEASED: { retryable: true, description: 'A stopping worker gave the job back unfinished; the attempt was not counted.' },
+} as const satisfies Record<string, { retryable: boolean; description: string }>;
+
+export type JobErrorCode = keyof typeof JOB_ERROR_CODES;
+
+/** Codes of errors supajobs raises to its caller (config, database, usage). */
+export const PROCESS_ERROR_CODES = {
+  CONFIG_INVALID: 'One or more environment variables are missing or invalid.',
+  DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
+  DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
+  INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+} as const;
+
+export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
+
+/** Thrown by a handler: the job fails at once, without retry. */
+export class PermanentJobError extends Error {
+  readonly code: string;
+  constructor(message: string, options?: { code?: string; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.name = 'PermanentJobError';
+    this.code = options?.code ?? 'PERMANENT_FAILURE';
+  }
+}
+
+/** A job failure with a registered code, raised inside the processor (unknown task, bad payload, timeout). */
+export class JobError extends Error {
+  readonly code: JobErrorCode;
+  readonly retryable: boolean;
+  constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.name = 'JobError';
+    this.code = code;
+    this.retryable = JOB_ERROR_CODES[code].retryable;
+  }
+}
+
+/** A failed call to the database, from either transport. */
+export class DatabaseError extends Error {
+  readonly code: 'DATABASE_ERROR' | 'DATABASE_UNREACHABLE';
+  /** SQLSTATE (or PostgREST code) when the database answered. */
+  readonly sqlState: string | undefined;
+  /** Whether trying again may succeed (network, 5xx, serialization, shutdown). */
+  readonly transient: boolean;
+  constructor(message: string, options: { sqlState?: string; transient: boolean; unreachable?: boolean; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'DatabaseError';
+    this.code = options.unreachable ? 'DATABASE_UNREACHABLE' : 'DATABASE_ERROR';
+    this.sqlState = options.sqlState;
+    this.transient = options.transient;
+  }
+}
+
+/** SQLSTATE classes worth retrying: connection (08), resources (53), operator intervention (57), serialization (40). */
+export function isTransientSqlState(sqlState: string | undefined): boolean {
+  if (!sqlState) return false;
+  return ['08', '53', '57', '40'].some((cls) => sqlState.startsWith(cls)) && sqlState !== '57014';
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

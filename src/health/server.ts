@@ -1,0 +1,74 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not ready, in words that reveal no connection details. */
+  reasons: string[];
+  /** How jobs are noticed (e.g. "live", or "realtime unavailable, polling"). */
+  wakeUps: string;
+}
+
+export interface HealthServerOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  registry: Registry;
+  workerId: string;
+  version: string;
+  readiness: () => Promise<Readiness>;
+}
+
+/**
+ * GET /health: liveness, 200 while the process lives. GET /ready: 200 when the database answers
+ * and the worker is claiming, else 503 with reasons. GET /metrics: Prometheus text.
+ * A closing server answers 503 (fastify's return503OnClosing).
+ */
+export class HealthServer {
+  readonly #options: HealthServerOptions;
+  readonly #app: FastifyInstance;
+  #address: { host: string; port: number } | undefined;
+
+  constructor(options: HealthServerOptions) {
+    this.#options = options;
+    this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: true });
+    const started = Date.now();
+    this.#app.get('/health', async () => ({
+      status: 'ok',
+      uptime: (Date.now() - started) / 1000,
+      timestamp: new Date().toISOString(),
+      workerId: options.workerId,
+      version: options.version,
+    }));
+    this.#app.get('/ready', async (_request, reply) => {
+      const readiness = await options.readiness();
+      return reply.code(readiness.ready ? 200 : 503).send({
+        status: readiness.ready ? 'ready' : 'not ready',
+        reasons: readiness.reasons,
+        wakeUps: readiness.wakeUps,
+        workerId: options.workerId,
+      });
+    });
+    this.#app.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', options.registry.contentType);
+      return options.registry.metrics();
+    });
+  }
+
+  /** The address it listens on (port resolved when 0 was asked). */
+  get address(): { host: string; port: number } | undefined {
+    return this.#address;
+  }
+
+  async start(): Promise<void> {
+    await this.#app.listen({ host: this.#options.host, port: this.#options.port });
+    const address = this.#app.server.address();
+    if (address && typeof address === 'object') this.#address = { host: address.address, port: address.port };
+    this.#options.logger.info({ host: this.#address?.host, port: this.#address?.port }, 'health server listening');
+  }
+
+  async stop(): Promise<void> {
+    await this.#app.close();
+  }
+}

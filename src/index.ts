@@ -1,0 +1,77 @@
+/**
+ * supajobs as a library: run a worker in your own process, or enqueue and manage jobs.
+ *
+ *   const worker = await createWorker({ tasks: { 'convert-pdf': defineTask({ handler }) } });
+ *   await worker.start();
+ *   const queue = await connect();          // DATABASE_URL / SUPABASE_URL from the environment
+ *   await queue.enqueue({ task: 'convert-pdf', payload: { url } });
+ */
+import { loadConfig, type Config } from './config.js';
+import { openConnection } from './drivers/connect.js';
+import { createLogger, type Logger } from './logger.js';
+import { QueueClient } from './queue/client.js';
+import type { EnqueueInput } from './queue/job.js';
+import type { AnyTask } from './queue/task.js';
+import type { TaskRegistry } from './queue/task-registry.js';
+import { Worker } from './worker.js';
+
+export { DEFAULTS, loadConfig, type Config } from './config.js';
+export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
+export { PostgresDriver } from './drivers/postgres/driver.js';
+export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from './errors.js';
+export { createLogger, type Logger } from './logger.js';
+export { migrate } from './migrate.js';
+export { QueueClient } from './queue/client.js';
+export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
+export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
+export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
+export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
+
+export interface CreateWorkerOptions {
+  tasks?: Record<string, AnyTask> | TaskRegistry;
+  /** Read instead of process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Overrides on top of the environment's config. */
+  config?: Partial<Config>;
+  logger?: Logger;
+  /** Serve /health, /ready and /metrics (default true). */
+  healthServer?: boolean;
+}
+
+/** A worker configured from the environment (plus overrides), not yet started: call start(). */
+export function createWorker(options: CreateWorkerOptions = {}): Worker {
+  const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      pretty: config.nodeEnv === 'development',
+      secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
+      base: { workerId: config.workerId },
+    });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
+}
+
+export interface ConnectOptions {
+  env?: NodeJS.ProcessEnv;
+  config?: Partial<Config>;
+  logger?: Logger;
+}
+
+/** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
+export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
+  const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
+  const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
+  const connection = await openConnection(config, logger);
+  return new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => connection.close() });
+}
+
+/** Enqueues one job on a connection of its own (for scripts; keep a QueueClient for anything frequent). */
+export async function enqueue(job: EnqueueInput, options: ConnectOptions = {}): Promise<string> {
+  const queue = await connect(options);
+  try {
+    return await queue.enqueue(job);
+  } finally {
+    await queue.close();
+  }
+}

@@ -1,0 +1,55 @@
+import { DEFAULTS } from '../config.js';
+import type { Driver } from '../drivers/driver.js';
+import { checkEnqueueInput } from './enqueue-input.js';
+import type { EnqueueInput, QueueStats } from './job.js';
+
+/**
+ * What a producer or an admin tool uses: enqueue (with the payload limit checked before the
+ * database is reached), statistics and job control, over any driver.
+ */
+export class QueueClient {
+  readonly #driver: Driver;
+  readonly #maxPayloadBytes: number;
+  readonly #close: () => Promise<void>;
+
+  constructor(driver: Driver, options: { maxPayloadBytes?: number; close?: () => Promise<void> } = {}) {
+    this.#driver = driver;
+    this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
+    this.#close = options.close ?? (() => driver.stop());
+  }
+
+  enqueue(job: EnqueueInput): Promise<string> {
+    checkEnqueueInput(job, this.#maxPayloadBytes);
+    return this.#driver.enqueue(job);
+  }
+
+  /** One id per job, in order; one round trip. */
+  enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
+    jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
+    return this.#driver.enqueueMany(jobs);
+  }
+
+  stats(): Promise<QueueStats[]> {
+    return this.#driver.stats();
+  }
+
+  retry(id: string): Promise<boolean> {
+    return this.#driver.retry(id);
+  }
+
+  retryFailed(queue?: string): Promise<number> {
+    return this.#driver.retryFailed(queue);
+  }
+
+  cancel(id: string): Promise<boolean> {
+    return this.#driver.cancel(id);
+  }
+
+  purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number> {
+    return this.#driver.purge(olderThanSeconds, statuses);
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}

@@ -1,0 +1,129 @@
+/** A job as the queue functions return it (public.jobs), in camelCase. */
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+
+export interface Job<Payload = unknown> {
+  id: string;
+  task: string;
+  queue: string;
+  payload: Payload;
+  status: JobStatus;
+  priority: number;
+  runAt: Date;
+  attempts: number;
+  maxAttempts: number;
+  lockedBy: string | null;
+  leaseExpiresAt: Date | null;
+  jobKey: string | null;
+  stage: string | null;
+  progress: unknown;
+  result: unknown;
+  errorCode: string | null;
+  lastError: string | null;
+  userId: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  failedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** What a producer gives to enqueue a job; only task is required. */
+export interface EnqueueInput {
+  task: string;
+  payload?: unknown;
+  queue?: string;
+  /** Higher runs first; -1000..1000, default 0. */
+  priority?: number;
+  /** Not before this time (default: now). */
+  runAt?: Date | string;
+  /** Attempts before the job fails for good (default 5). */
+  maxAttempts?: number;
+  /** While a job with this key is pending or processing, enqueueing it again returns that job's id. */
+  jobKey?: string;
+  /** Owner, for RLS. */
+  userId?: string;
+  /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */
+  backoffBaseSeconds?: number;
+  backoffMaxSeconds?: number;
+}
+
+/** One row of get_queue_stats(). */
+export interface QueueStats {
+  queue: string;
+  pending: number;
+  scheduled: number;
+  processing: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  oldestPendingAgeSeconds: number | null;
+  successRate: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+const date = (value: unknown): Date => (value instanceof Date ? value : new Date(value as string));
+const maybeDate = (value: unknown): Date | null => (value == null ? null : date(value));
+
+/** A public.jobs row from either transport (pg gives Dates, PostgREST ISO strings). */
+export function jobFromRow(row: Row): Job {
+  return {
+    id: row.id as string,
+    task: row.task as string,
+    queue: row.queue as string,
+    payload: row.payload,
+    status: row.status as JobStatus,
+    priority: row.priority as number,
+    runAt: date(row.run_at),
+    attempts: row.attempts as number,
+    maxAttempts: row.max_attempts as number,
+    lockedBy: (row.locked_by as string | null) ?? null,
+    leaseExpiresAt: maybeDate(row.lease_expires_at),
+    jobKey: (row.job_key as string | null) ?? null,
+    stage: (row.stage as string | null) ?? null,
+    progress: row.progress ?? null,
+    result: row.result ?? null,
+    errorCode: (row.error_code as string | null) ?? null,
+    lastError: (row.last_error as string | null) ?? null,
+    userId: (row.user_id as string | null) ?? null,
+    createdAt: date(row.created_at),
+    startedAt: maybeDate(row.started_at),
+    completedAt: maybeDate(row.completed_at),
+    failedAt: maybeDate(row.failed_at),
+    updatedAt: date(row.updated_at),
+  };
+}
+
+/** enqueue_jobs' JSON element for one input (snake_case keys, undefined left out). */
+export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
+  const runAt = input.runAt instanceof Date ? input.runAt.toISOString() : input.runAt;
+  return {
+    task: input.task,
+    payload: input.payload,
+    queue: input.queue,
+    priority: input.priority,
+    run_at: runAt,
+    max_attempts: input.maxAttempts,
+    job_key: input.jobKey,
+    user_id: input.userId,
+    backoff_base_seconds: input.backoffBaseSeconds,
+    backoff_max_seconds: input.backoffMaxSeconds,
+  };
+}
+
+/** A get_queue_stats() row (pg returns bigint as strings). */
+export function statsFromRow(row: Row): QueueStats {
+  const n = (v: unknown) => Number(v);
+  const maybe = (v: unknown) => (v == null ? null : Number(v));
+  return {
+    queue: row.queue as string,
+    pending: n(row.pending),
+    scheduled: n(row.scheduled),
+    processing: n(row.processing),
+    completed: n(row.completed),
+    failed: n(row.failed),
+    cancelled: n(row.cancelled),
+    oldestPendingAgeSeconds: maybe(row.oldest_pending_age_seconds),
+    successRate: maybe(row.success_rate),
+  };
+}

@@ -1,0 +1,141 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Driver } from '../drivers/driver.js';
+import { reconnectDelayMs } from '../drivers/wakeups.js';
+import { DatabaseError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Job } from './job.js';
+
+export interface RecordedFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface OutcomeRecorderOptions {
+  driver: Driver;
+  workerId: string;
+  logger: Logger;
+  /** Most completions in one complete_jobs call. */
+  maxBatch?: number;
+  /** Called once an outcome is stored (or refused by fencing). */
+  onRecorded?: (job: Job, outcome: RecordOutcome) => void;
+  /** The heartbeat under way, if any: a completion waits for it (see `storing`). */
+  heartbeat?: () => Promise<unknown> | undefined;
+}
+
+export type RecordOutcome =
+  | { kind: 'completed' }
+  | { kind: 'retry-scheduled' | 'dead-lettered'; code: string }
+  /** The database refused: this worker no longer held the job (reclaimed, cancelled). */
+  | { kind: 'fenced-out' };
+
+interface PendingCompletion {
+  job: Job;
+  result: unknown;
+  resolve: () => void;
+}
+
+/**
+ * Stores job outcomes. Completions that arrive together go in one complete_jobs call; failures go
+ * one by one. A transient database error is retried with backoff until stop(): every call is
+ * fenced by the lease, so a retry can never complete a job twice.
+ */
+export class OutcomeRecorder {
+  readonly #options: OutcomeRecorderOptions & { maxBatch: number };
+  readonly #completions: PendingCompletion[] = [];
+  #flushing: Promise<void> | undefined;
+  #stopped = false;
+  /** Jobs whose outcome is not stored yet: their leases must still be renewed. */
+  readonly unrecorded = new Set<string>();
+  /**
+   * Jobs of the complete_jobs call under way. A heartbeat leaves them out, and a completion waits
+   * for a heartbeat under way: the two statements would lock the same rows in different orders
+   * and could deadlock.
+   */
+  readonly storing = new Set<string>();
+
+  constructor(options: OutcomeRecorderOptions) {
+    this.#options = { ...options, maxBatch: options.maxBatch ?? 500 };
+  }
+
+  /** Resolves once stored (or given up on at stop()). */
+  complete(job: Job, result: unknown): Promise<void> {
+    this.unrecorded.add(job.id);
+    return new Promise((resolve) => {
+      this.#completions.push({ job, result, resolve });
+      // Completions of the same tick share one round trip.
+      this.#flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#flush());
+    });
+  }
+
+  async fail(job: Job, failure: RecordedFailure): Promise<void> {
+    this.unrecorded.add(job.id);
+    try {
+      const status = await this.#withRetry('fail_job', () =>
+        this.#options.driver.fail(this.#options.workerId, {
+          id: job.id,
+          attempt: job.attempts,
+          errorCode: failure.code,
+          message: failure.message,
+          retryable: failure.retryable,
+        }),
+      );
+      if (status === undefined) return;
+      this.#options.onRecorded?.(
+        job,
+        status === null ? { kind: 'fenced-out' } : { kind: status === 'pending' ? 'retry-scheduled' : 'dead-lettered', code: failure.code },
+      );
+    } finally {
+      this.unrecorded.delete(job.id);
+    }
+  }
+
+  /** Stores what is queued with one last try each: what still fails is left to lease expiry. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    while (this.#flushing) await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#completions.length > 0) {
+      const batch = this.#completions.splice(0, this.#options.maxBatch);
+      const done = await this.#withRetry('complete_jobs', async () => {
+        await this.#options.heartbeat?.();
+        for (const c of batch) this.storing.add(c.job.id);
+        return this.#options.driver
+          .complete(
+            this.#options.workerId,
+            batch.map((c) => ({ id: c.job.id, attempt: c.job.attempts, result: c.result })),
+          )
+          .finally(() => {
+            for (const c of batch) this.storing.delete(c.job.id);
+          });
+      });
+      const completed = new Set(done ?? []);
+      for (const item of batch) {
+        this.unrecorded.delete(item.job.id);
+        if (done !== undefined) this.#options.onRecorded?.(item.job, completed.has(item.job.id) ? { kind: 'completed' } : { kind: 'fenced-out' });
+        item.resolve();
+      }
+    }
+    this.#flushing = undefined;
+  }
+
+  /** The call's result, or undefined when it was given up on (stopped, or a permanent error). */
+  async #withRetry<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        const transient = !(error instanceof DatabaseError) || error.transient;
+        if (!transient || this.#stopped) {
+          this.#options.logger.error({ err: error }, `${what} failed; the job will be reclaimed when its lease expires`);
+          return undefined;
+        }
+        const delay = reconnectDelayMs(attempt, 100, 5_000);
+        this.#options.logger.warn({ err: error, retryInMs: Math.round(delay) }, `${what} failed; retrying`);
+        await sleep(delay);
+      }
+    }
+  }
+}

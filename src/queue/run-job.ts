@@ -1,0 +1,106 @@
+import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Job } from './job.js';
+import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
+
+/** Why a running job was aborted from outside its handler. */
+export type AbortCause = 'shutdown' | 'lease-lost';
+
+export type JobOutcome =
+  | { kind: 'completed'; result: unknown }
+  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown }
+  /** Stopped from outside (shutdown, lost lease): nothing is recorded by the handler's side. */
+  | { kind: 'aborted'; cause: AbortCause };
+
+export interface RunJobOptions {
+  job: Job;
+  task: TaskDefinition | undefined;
+  controller: AbortController;
+  timeoutMs: number;
+  /** The job's child logger, made on first use. */
+  logger: () => Logger;
+  workerId: string;
+  progress: JobContext['progress'];
+}
+
+/**
+ * Runs one job's handler to an outcome. Never throws: an unknown task, a bad payload, a timeout
+ * and a handler's throw all become a failed outcome with a code. A handler that ignores its abort
+ * signal is not waited for: its late result is dropped (and fenced out by the database anyway).
+ */
+export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
+  const { job, task, controller } = options;
+  if (!task) return failure('UNKNOWN_TASK', `no handler for task "${job.task}"`);
+
+  let payload: unknown;
+  try {
+    payload = task.schema ? await validatePayload(task.schema, job.payload) : job.payload;
+  } catch (error) {
+    return failure('INVALID_PAYLOAD', `invalid payload for task "${job.task}": ${messageOf(error)}`, error);
+  }
+
+  const timeoutMs = task.timeoutMs ?? options.timeoutMs;
+  const timer = setTimeout(
+    () => controller.abort(new JobError('TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+
+  const ctx: JobContext = {
+    get logger() {
+      return options.logger();
+    },
+    signal: controller.signal,
+    attempt: job.attempts,
+    workerId: options.workerId,
+    progress: options.progress,
+  };
+  try {
+    const result = await Promise.race([Promise.resolve().then(() => task.handler({ ...job, payload }, ctx)), aborted]);
+    if (controller.signal.aborted) return outcomeOfAbort(controller.signal.reason);
+    return serializable(result);
+  } catch (error) {
+    if (controller.signal.aborted) return outcomeOfAbort(controller.signal.reason);
+    if (error instanceof PermanentJobError) return { kind: 'failed', code: error.code, message: error.message, retryable: false, error };
+    if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
+    const retryable = task.maxAttempts === undefined || job.attempts < task.maxAttempts;
+    return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The outcome of an abort, by its reason: a timeout fails the job; shutdown and a lost lease do not. */
+function outcomeOfAbort(reason: unknown): JobOutcome {
+  if (reason instanceof JobError) return { kind: 'failed', code: reason.code, message: reason.message, retryable: reason.retryable, error: reason };
+  return { kind: 'aborted', cause: reason === 'lease-lost' ? 'lease-lost' : 'shutdown' };
+}
+
+function serializable(result: unknown): JobOutcome {
+  if (result === undefined) return { kind: 'completed', result: null };
+  try {
+    JSON.stringify(result);
+    return { kind: 'completed', result };
+  } catch (error) {
+    return failure('RESULT_NOT_SERIALIZABLE', `the handler's result cannot be stored as JSON: ${messageOf(error)}`, error);
+  }
+}
+
+function failure(code: JobErrorCode, message: string, error?: unknown): JobOutcome {
+  return { kind: 'failed', code, message, retryable: JOB_ERROR_CODES[code].retryable, error };
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}

@@ -1,0 +1,62 @@
+import type { Logger } from '../logger.js';
+import type { Job } from './job.js';
+
+/** What a handler gets besides its job. */
+export interface JobContext {
+  /** A child logger carrying workerId, jobId, task, queue and attempt. */
+  logger: Logger;
+  /** Aborted on timeout, on forced shutdown, when the lease is lost or the job is cancelled. */
+  signal: AbortSignal;
+  /** 1 on the first run. */
+  attempt: number;
+  workerId: string;
+  /** Records the job's stage and progress for its owner to follow live. */
+  progress(stage: string | null, data?: unknown): Promise<void>;
+}
+
+export type TaskHandler<Payload = unknown, Result = unknown> = (job: Job<Payload>, ctx: JobContext) => Promise<Result> | Result;
+
+/**
+ * A payload check: a function returning the (possibly converted) payload or throwing, or any
+ * Standard Schema object (zod, valibot, arktype…), used through its `~standard.validate`.
+ */
+export type PayloadSchema<Payload = unknown> = ((payload: unknown) => Payload) | StandardSchema<Payload>;
+
+export interface StandardSchema<Output = unknown> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+  };
+}
+
+type StandardResult<Output> = { readonly value: Output; readonly issues?: undefined } | { readonly issues: readonly { readonly message: string; readonly path?: readonly unknown[] }[] };
+
+export interface TaskDefinition<Payload = unknown, Result = unknown> {
+  handler: TaskHandler<Payload, Result>;
+  /** Checked before the handler runs; a failing payload fails the job with INVALID_PAYLOAD. */
+  schema?: PayloadSchema<Payload>;
+  /** Per-task timeout; default JOB_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Caps retries below the job's own max_attempts. */
+  maxAttempts?: number;
+}
+
+/** Identity helper that types a task module's default export. */
+export function defineTask<Payload = unknown, Result = unknown>(task: TaskDefinition<Payload, Result>): TaskDefinition<Payload, Result> {
+  return task;
+}
+
+/** Runs a payload through a task's schema; throws an Error describing every issue. */
+export async function validatePayload<Payload>(schema: PayloadSchema<Payload>, payload: unknown): Promise<Payload> {
+  if (typeof schema === 'function') return schema(payload);
+  const result = await schema['~standard'].validate(payload);
+  if (result.issues) {
+    const issues = result.issues.map((issue) => (issue.path?.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message));
+    throw new Error(issues.join('; '));
+  }
+  return result.value;
+}
+
+/** A task as a registry takes it: a definition of any payload type, or a bare handler. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTask = TaskDefinition<any, any> | TaskHandler<any, any>;

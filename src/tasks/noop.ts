@@ -1,0 +1,6 @@
+import { defineTask } from '../queue/task.js';
+
+/** Does nothing: for measuring the queue itself. */
+export default defineTask({
+  handler: () => undefined,
+});

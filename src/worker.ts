@@ -1,0 +1,160 @@
+import type { Config } from './config.js';
+import type { Driver } from './drivers/driver.js';
+import { startDriver } from './drivers/start-driver.js';
+import { HealthServer, type Readiness } from './health/server.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type WorkerMetrics } from './metrics.js';
+import { QueueMonitor } from './queue/monitor.js';
+import { JobProcessor } from './queue/processor.js';
+import type { AnyTask } from './queue/task.js';
+import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
+import { ShutdownCoordinator } from './shutdown.js';
+import { VERSION } from './version.js';
+
+/** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
+export const BUILTIN_TASKS_DIR = new URL('./tasks/', import.meta.url).pathname;
+
+export interface WorkerOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Tasks by name; default: the modules of config.tasksDir, else the built-in examples. */
+  tasks?: Record<string, AnyTask> | TaskRegistry;
+  /** Serve /health, /ready and /metrics (default true). */
+  healthServer?: boolean;
+}
+
+export type WorkerState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
+
+/** The composition root: driver, processor, monitor and health server under one shutdown coordinator. */
+export class Worker {
+  readonly #options: WorkerOptions;
+  readonly shutdown: ShutdownCoordinator;
+  readonly metrics: WorkerMetrics;
+  #state: WorkerState = 'created';
+  #driver: Driver | undefined;
+  #processor: JobProcessor | undefined;
+  #health: HealthServer | undefined;
+  /** The last attempt to reach the database at start failed. */
+  #unreachable = false;
+
+  constructor(options: WorkerOptions) {
+    this.#options = options;
+    this.shutdown = new ShutdownCoordinator(options.logger);
+    this.metrics = createMetrics();
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  get driver(): Driver | undefined {
+    return this.#driver;
+  }
+
+  get healthAddress(): { host: string; port: number } | undefined {
+    return this.#health?.address;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new Error(`worker cannot start from state ${this.#state}`);
+    this.#state = 'starting';
+    const { config, logger } = this.#options;
+    const s = this.shutdown;
+    s.add({ name: 'state', stop: async () => void (this.#state = 'stopped') });
+
+    const tasks = await this.#loadTasks();
+    // Serving first: while the database is unreachable at start, /health answers and /ready says why not.
+    const health =
+      this.#options.healthServer === false
+        ? undefined
+        : new HealthServer({
+            host: config.healthCheckHost,
+            port: config.healthCheckPort,
+            logger,
+            registry: this.metrics.registry,
+            workerId: config.workerId,
+            version: VERSION,
+            readiness: () => this.readiness(),
+          });
+    await health?.start();
+    this.#health = health;
+    // A stop before the driver is up ends the wait for the database and closes the health server.
+    const starting = new AbortController();
+    s.add({ name: 'start-up', stop: async () => void (this.#driver ? undefined : (starting.abort(), await health?.stop())) });
+    const driver = await startDriver({
+      config,
+      logger,
+      shutdown: s,
+      signal: starting.signal,
+      onUnreachable: (unreachable) => (this.#unreachable = unreachable),
+    });
+    this.#driver = driver;
+    s.add({ name: 'driver', stop: () => driver.stop() });
+    if (health) s.add({ name: 'health server', stop: () => health.stop() });
+
+    const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
+    const processor = new JobProcessor({
+      driver,
+      tasks,
+      logger,
+      metrics: this.metrics,
+      workerId: config.workerId,
+      queues: config.queues,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      pollIntervalMs: config.pollIntervalMs,
+      leaseSeconds: config.leaseSeconds,
+      jobTimeoutMs: config.jobTimeoutMs,
+      reclaimIntervalMs: config.reclaimIntervalMs,
+    });
+    this.#processor = processor;
+    monitor.start();
+    s.add({ name: 'queue monitor', stop: () => monitor.stop() });
+    processor.start();
+    s.add({
+      name: 'job processor',
+      stop: () => processor.stop(config.shutdownTimeoutMs),
+      forceStop: () => processor.abortAll(),
+    });
+    // Stopped first: /ready turns 503 before anything else stops.
+    s.add({ name: 'readiness', stop: async () => void (this.#state = 'draining') });
+
+    this.#state = 'running';
+    logger.info(
+      { transport: driver.transport, tasks: tasks.names, queues: config.queues ?? 'all', concurrency: config.maxConcurrentJobs, version: VERSION },
+      'worker started',
+    );
+  }
+
+  /** Graceful stop: drain running jobs (SHUTDOWN_TIMEOUT_MS), release the rest, close everything. */
+  stop(): Promise<void> {
+    return this.shutdown.shutdown();
+  }
+
+  async readiness(): Promise<Readiness> {
+    const reasons: string[] = [];
+    if (this.#state !== 'running') reasons.push(this.#state === 'draining' ? 'draining' : `worker ${this.#state}`);
+    else if (!this.#processor?.active) reasons.push('not claiming jobs');
+    const driver = this.#driver;
+    if (!driver && this.#unreachable) reasons.push('database unreachable');
+    if (driver && this.#state !== 'stopped') {
+      const answered = await Promise.race([
+        driver.ping().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(resolve, 2_000, false).unref()),
+      ]);
+      if (!answered) reasons.push('database unreachable');
+    }
+    const w = driver?.wakeUps;
+    const wakeUps = !w ? 'none' : w.mode === 'live' ? 'live' : w.mode === 'connecting' ? 'reconnecting, polling' : (w.reason ?? 'polling');
+    return { ready: reasons.length === 0, reasons, wakeUps };
+  }
+
+  async #loadTasks(): Promise<TaskRegistry> {
+    const { tasks } = this.#options;
+    if (tasks instanceof TaskRegistry) return tasks;
+    if (tasks) return new TaskRegistry(tasks);
+    return loadTasksFromDir(this.#options.config.tasksDir ?? BUILTIN_TASKS_DIR);
+  }
+}

@@ -1,0 +1,213 @@
+-- supajobs: history, wake-ups and end-user inserts, as triggers on public.jobs.
+--
+-- History and wake-ups are statement-level triggers over transition tables: one INSERT into
+-- job_events and at most one NOTIFY per statement, however many rows it touched (a NOTIFY takes a
+-- global lock at commit, so one per row would serialise every producer).
+
+-- Wake-up: one notification per statement on channel 'supajobs_jobs', naming the queues that got
+-- ready work, how many jobs, and the earliest future run_at so an idle worker can set a timer.
+create function public.job_notify_ready(ready_queues text[], ready_count bigint, next_run_at timestamptz)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  if ready_count = 0 and next_run_at is null then
+    return;
+  end if;
+  perform pg_notify('supajobs_jobs', json_build_object(
+    -- NOTIFY payloads are capped near 8 kB: past 50 queues, say "any queue" (null).
+    'queues', case when cardinality(ready_queues) <= 50 then ready_queues end,
+    'count', ready_count,
+    'next_run_at', next_run_at
+  )::text);
+end
+$$;
+
+-- Who made a change. The history triggers run as their owner (SECURITY DEFINER, so that end
+-- users need no rights on job_events), where current_user is the owner: the role the request set
+-- (PostgREST's `set local role`) is in the setting 'role'.
+create function public.job_actor()
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(nullif(current_setting('role'), 'none'), session_user)
+$$;
+
+create function public.job_after_insert()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  ready_queues text[];
+  ready_count bigint;
+  next_run_at timestamptz;
+  -- Once per statement: a function call per row would cost more than the row itself.
+  actor text := public.job_actor();
+begin
+  insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, actor)
+  select n.id, n.user_id, n.queue, n.task, 'enqueued', null, n.status, n.stage, n.attempts, actor
+  from new_jobs n;
+
+  select array_agg(distinct n.queue) filter (where n.run_at <= now()),
+         count(*) filter (where n.run_at <= now()),
+         min(n.run_at) filter (where n.run_at > now())
+    into ready_queues, ready_count, next_run_at
+  from new_jobs n
+  where n.status = 'pending';
+
+  perform public.job_notify_ready(ready_queues, ready_count, next_run_at);
+  return null;
+end
+$$;
+
+create trigger jobs_after_insert
+  after insert on public.jobs
+  referencing new table as new_jobs
+  for each statement execute function public.job_after_insert();
+
+create function public.job_after_update()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  ready_queues text[];
+  ready_count bigint;
+  next_run_at timestamptz;
+  actor text := public.job_actor();
+begin
+  -- claim_jobs and complete_jobs record their own history (see there).
+  if current_setting('supajobs.history_written', true) = 'on' then
+    return null;
+  end if;
+  insert into public.job_events
+    (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor, error_code, message)
+  select n.id, n.user_id, n.queue, n.task,
+         case when n.status is distinct from o.status then n.status else 'stage' end,
+         o.status, n.status, n.stage, n.attempts,
+         coalesce(n.locked_by, o.locked_by),
+         actor,
+         -- A failure, a lost lease or a release from processing: keep why.
+         case when o.status = 'processing' and n.status in ('pending', 'failed') then n.error_code end,
+         case when o.status = 'processing' and n.status in ('pending', 'failed') then n.last_error end
+  from new_jobs n
+  join old_jobs o on o.id = n.id
+  where n.status is distinct from o.status or n.stage is distinct from o.stage;
+
+  select array_agg(distinct n.queue) filter (where n.run_at <= now()),
+         count(*) filter (where n.run_at <= now()),
+         min(n.run_at) filter (where n.run_at > now())
+    into ready_queues, ready_count, next_run_at
+  from new_jobs n
+  join old_jobs o on o.id = n.id
+  where n.status = 'pending' and o.status <> 'pending';
+
+  perform public.job_notify_ready(ready_queues, ready_count, next_run_at);
+  return null;
+end
+$$;
+
+create trigger jobs_after_update
+  after update on public.jobs
+  referencing old table as old_jobs new table as new_jobs
+  for each statement execute function public.job_after_update();
+
+-- History is append-only: no update ever; a delete only from purge_jobs(), which marks its
+-- transaction with the setting supajobs.purging.
+create function public.job_events_guard()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'DELETE' and current_setting('supajobs.purging', true) = 'on' then
+    return old;
+  end if;
+  raise exception 'job_events is append-only' using errcode = '42501';
+end
+$$;
+
+create trigger job_events_append_only
+  before update or delete on public.job_events
+  for each row execute function public.job_events_guard();
+
+create trigger job_events_no_truncate
+  before truncate on public.job_events
+  for each statement execute function public.job_events_guard();
+
+-- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
+-- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,
+-- and queue and attempts from job_client_tasks, which also says which tasks users may enqueue.
+create function public.job_before_user_insert()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  owner uuid := auth.uid();
+  client_task public.job_client_tasks;
+begin
+  if owner is null then
+    raise exception 'an end user job needs a signed-in user' using errcode = '42501';
+  end if;
+  select * into client_task from public.job_client_tasks where task = new.task;
+  if not found then
+    raise exception 'task "%" cannot be enqueued by users', new.task using errcode = '42501';
+  end if;
+  new.id := gen_random_uuid();
+  new.user_id := owner;
+  new.queue := client_task.queue;
+  new.max_attempts := client_task.max_attempts;
+  new.status := 'pending';
+  new.attempts := 0;
+  new.run_at := coalesce(new.run_at, now());
+  new.priority := coalesce(
+    (select t.priority
+       from public.job_user_tiers u
+       join public.job_priority_tiers t on t.tier = u.tier
+      where u.user_id = owner),
+    (select t.priority from public.job_priority_tiers t where t.tier = 'free'),
+    0);
+  new.backoff_base_seconds := null;
+  new.backoff_max_seconds := null;
+  new.locked_by := null;
+  new.lease_expires_at := null;
+  new.stage := null;
+  new.progress := null;
+  new.result := null;
+  new.error_code := null;
+  new.last_error := null;
+  new.created_at := now();
+  new.started_at := null;
+  new.completed_at := null;
+  new.failed_at := null;
+  new.updated_at := now();
+  return new;
+end
+$$;
+
+-- Only end users' inserts pay for this trigger; the service role and the owner skip it.
+create trigger jobs_before_user_insert
+  before insert on public.jobs
+  for each row
+  when (current_user in ('authenticated', 'anon'))
+  execute function public.job_before_user_insert();
+
+-- Realtime: workers wake on INSERT events, apps follow their own jobs' updates.
+do $$
+begin
+  if exists (select 1 from pg_publication where pubname = 'supabase_realtime')
+     and not exists (select 1 from pg_publication_tables
+                     where pubname = 'supabase_realtime' and schemaname = 'public' and tablename = 'jobs') then
+    alter publication supabase_realtime add table public.jobs;
+  end if;
+end
+$$;

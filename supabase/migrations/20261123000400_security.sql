@@ -1,0 +1,84 @@
+-- supajobs: who may do what.
+--
+-- Worker functions: service_role only (and the owner). Supabase grants EXECUTE on new functions
+-- and ALL on new tables to anon and authenticated by default, so everything is revoked first and
+-- granted back narrowly. End users reach their own jobs only through RLS.
+
+revoke all on table public.jobs, public.job_events, public.job_priority_tiers,
+                    public.job_user_tiers, public.job_client_tasks
+  from public, anon, authenticated;
+
+grant select, insert, update, delete on table public.jobs to service_role;
+grant select on table public.job_events to service_role;
+grant select, insert, update, delete on table public.job_priority_tiers, public.job_user_tiers,
+                                             public.job_client_tasks to service_role;
+
+-- End users: insert a job naming only these columns (the insert trigger sets the rest), and read.
+grant insert (task, payload, run_at, job_key) on table public.jobs to authenticated;
+grant select on table public.jobs to authenticated;
+grant select on table public.job_events to authenticated;
+grant select on table public.job_priority_tiers to authenticated;
+
+alter table public.jobs enable row level security;
+alter table public.job_events enable row level security;
+alter table public.job_priority_tiers enable row level security;
+alter table public.job_user_tiers enable row level security;
+alter table public.job_client_tasks enable row level security;
+
+create policy jobs_select_own on public.jobs
+  for select to authenticated
+  using (user_id = (select auth.uid()));
+
+create policy jobs_insert_own on public.jobs
+  for insert to authenticated
+  with check (user_id = (select auth.uid()) and status = 'pending' and attempts = 0);
+
+create policy job_events_select_own on public.job_events
+  for select to authenticated
+  using (user_id = (select auth.uid()));
+
+create policy job_priority_tiers_read on public.job_priority_tiers
+  for select to authenticated
+  using (true);
+
+do $$
+declare
+  fn text;
+begin
+  foreach fn in array array[
+    'public.job_backoff_delay(integer, double precision, double precision)',
+    'public.job_check_argument(boolean, text)',
+    'public.job_notify_ready(text[], bigint, timestamptz)',
+    'public.job_actor()',
+    'public.job_after_insert()',
+    'public.job_after_update()',
+    'public.job_events_guard()',
+    'public.job_before_user_insert()',
+    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision)',
+    'public.enqueue_jobs(jsonb)',
+    'public.claim_jobs(text, text[], integer, integer)',
+    'public.claim_next_job(text, text[], integer)',
+    'public.heartbeat_jobs(text, uuid[], integer)',
+    'public.complete_job(uuid, text, jsonb, integer)',
+    'public.complete_jobs(text, uuid[], jsonb, integer[])',
+    'public.fail_job(uuid, text, text, text, boolean, integer)',
+    'public.release_jobs(text, uuid[], text)',
+    'public.update_job_progress(uuid, text, text, jsonb)',
+    'public.reclaim_expired_jobs()',
+    'public.get_queue_stats()',
+    'public.retry_job(uuid)',
+    'public.retry_failed_jobs(text)',
+    'public.cancel_job(uuid)',
+    'public.purge_jobs(interval, text[])'
+  ] loop
+    execute format('revoke all on function %s from public, anon, authenticated', fn);
+    execute format('grant execute on function %s to service_role', fn);
+  end loop;
+end
+$$;
+
+revoke all on function public.cancel_my_job(uuid) from public, anon;
+grant execute on function public.cancel_my_job(uuid) to authenticated, service_role;
+
+-- PostgREST caches the schema: have it reload so the functions are callable at once.
+notify pgrst, 'reload schema';

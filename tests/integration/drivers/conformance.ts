@@ -1,0 +1,215 @@
+/**
+ * One conformance suite for the driver seam (src/drivers/driver.ts), run with the same assertions
+ * against every transport: postgres.test.ts and supabase.test.ts call driverConformance().
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Driver, WakeUpHint } from '../../../src/drivers/driver.js';
+import { DatabaseError } from '../../../src/errors.js';
+import { createTestDatabase, type TestDatabase } from '../../support/database.js';
+
+export interface ConformanceSetup {
+  driver: Driver;
+  teardown?: () => Promise<void>;
+}
+
+/** setup gets a fresh migrated database and returns a driver on it (not yet started). */
+export function driverConformance(name: string, setup: (db: TestDatabase) => Promise<ConformanceSetup>): void {
+  describe(`driver conformance: ${name}`, () => {
+    let db: TestDatabase;
+    let driver: Driver;
+    let teardown: (() => Promise<void>) | undefined;
+    const worker = 'conformance-worker';
+
+    before(async () => {
+      db = await createTestDatabase({ autoDrop: false });
+      ({ driver, teardown } = await setup(db));
+      await driver.start();
+    });
+    after(async () => {
+      await driver.stop();
+      await teardown?.();
+      await db.drop();
+    });
+
+    /** Each test works in a queue of its own, so tests do not see each other's jobs. */
+    let queueCounter = 0;
+    const freshQueue = () => `q${++queueCounter}`;
+    const row = async (id: string) => (await db.pool.query('select * from jobs where id = $1', [id])).rows[0];
+
+    test('enqueue returns an id; enqueueMany returns ids in input order', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'echo', queue, payload: { n: 0 } });
+      assert.match(id, /^[0-9a-f-]{36}$/);
+      const ids = await driver.enqueueMany([1, 2, 3].map((n) => ({ task: 'echo', queue, payload: { n } })));
+      assert.equal(ids.length, 3);
+      for (const [i, jobId] of ids.entries()) assert.deepEqual((await row(jobId)).payload, { n: i + 1 });
+      assert.deepEqual(await driver.enqueueMany([]), []);
+    });
+
+    test('enqueue honours jobKey while the job is live', async () => {
+      const queue = freshQueue();
+      const a = await driver.enqueue({ task: 'echo', queue, jobKey: `${queue}-key` });
+      const b = await driver.enqueue({ task: 'echo', queue, jobKey: `${queue}-key` });
+      assert.equal(a, b);
+    });
+
+    test('claim returns jobs in priority order with the lease set, and each once', async () => {
+      const queue = freshQueue();
+      const low = await driver.enqueue({ task: 'echo', queue, priority: 0, payload: { p: 'low' } });
+      const high = await driver.enqueue({ task: 'echo', queue, priority: 5, payload: { p: 'high' } });
+      const jobs = await driver.claim({ workerId: worker, queues: [queue], batchSize: 10, leaseSeconds: 30 });
+      assert.deepEqual(jobs.map((j) => j.id), [high, low]);
+      const [first] = jobs;
+      assert.equal(first?.status, 'processing');
+      assert.equal(first?.attempts, 1);
+      assert.equal(first?.lockedBy, worker);
+      assert.deepEqual(first?.payload, { p: 'high' });
+      assert.ok(first?.leaseExpiresAt instanceof Date && first.leaseExpiresAt.getTime() > Date.now());
+      assert.ok(first?.runAt instanceof Date);
+      assert.deepEqual(await driver.claim({ workerId: worker, queues: [queue], batchSize: 10, leaseSeconds: 30 }), []);
+    });
+
+    test('complete stores results and is fenced to the lease holder', async () => {
+      const queue = freshQueue();
+      const ids = await driver.enqueueMany([{ task: 'a', queue }, { task: 'b', queue }]);
+      const jobs = await driver.claim({ workerId: worker, queues: [queue], batchSize: 2, leaseSeconds: 30 });
+      assert.equal(jobs.length, 2);
+      assert.deepEqual(await driver.complete('someone-else', jobs.map((j) => ({ id: j.id, attempt: j.attempts }))), []);
+      const done = await driver.complete(worker, [
+        { id: ids[0] as string, attempt: 1, result: { ok: true } },
+        { id: ids[1] as string, attempt: 1 },
+      ]);
+      assert.deepEqual([...done].sort(), [...ids].sort());
+      assert.deepEqual((await row(ids[0] as string)).result, { ok: true });
+      assert.equal((await row(ids[1] as string)).result, null);
+      assert.deepEqual(await driver.complete(worker, [{ id: ids[0] as string, attempt: 1 }]), []);
+    });
+
+    test('fail schedules a retry, then dead-letters; a stale attempt is fenced out', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'x', queue, maxAttempts: 2, backoffBaseSeconds: 0 });
+      let [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(await driver.fail(worker, { id, attempt: 2, errorCode: 'HANDLER_ERROR', message: 'stale', retryable: true }), null);
+      assert.equal(await driver.fail(worker, { id, attempt: job!.attempts, errorCode: 'HANDLER_ERROR', message: 'boom', retryable: true }), 'pending');
+      [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(job?.attempts, 2);
+      assert.equal(await driver.fail(worker, { id, attempt: 2, errorCode: 'HANDLER_ERROR', message: 'boom again', retryable: true }), 'failed');
+      const final = await row(id);
+      assert.equal(final.status, 'failed');
+      assert.equal(final.error_code, 'HANDLER_ERROR');
+      assert.equal(final.last_error, 'boom again');
+    });
+
+    test('a non-retryable failure dead-letters at once', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'x', queue });
+      const [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(await driver.fail(worker, { id, attempt: job!.attempts, errorCode: 'UNKNOWN_TASK', message: 'no handler', retryable: false }), 'failed');
+    });
+
+    test('heartbeat extends held leases and reports lost ones', async () => {
+      const queue = freshQueue();
+      const ids = await driver.enqueueMany([{ task: 'a', queue }, { task: 'b', queue }]);
+      await driver.claim({ workerId: worker, queues: [queue], batchSize: 2, leaseSeconds: 5 });
+      assert.equal(await driver.cancel(ids[1] as string), true);
+      const held = await driver.heartbeat(worker, ids, 120);
+      assert.deepEqual(held, [ids[0]]);
+      const lease = (await row(ids[0] as string)).lease_expires_at as Date;
+      assert.ok(lease.getTime() > Date.now() + 60_000);
+      assert.deepEqual(await driver.heartbeat(worker, [], 60), []);
+    });
+
+    test('release gives jobs back without counting the attempt', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'a', queue });
+      await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.deepEqual(await driver.release('someone-else', [id], 'nope'), []);
+      assert.deepEqual(await driver.release(worker, [id], 'shutting down'), [id]);
+      const r = await row(id);
+      assert.equal(r.status, 'pending');
+      assert.equal(r.attempts, 0);
+      assert.equal(r.error_code, 'RELEASED');
+    });
+
+    test('progress records stage and data while the lease is held', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'a', queue });
+      await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(await driver.progress(worker, id, 'converting', { page: 3 }), true);
+      const r = await row(id);
+      assert.equal(r.stage, 'converting');
+      assert.deepEqual(r.progress, { page: 3 });
+      assert.equal(await driver.progress('someone-else', id, 'x', null), false);
+    });
+
+    test('reclaimExpired returns expired jobs to pending and fences the old worker', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'a', queue });
+      const [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      await db.pool.query("update jobs set lease_expires_at = now() - interval '1 second' where id = $1", [id]);
+      assert.ok((await driver.reclaimExpired()) >= 1);
+      assert.equal((await row(id)).status, 'pending');
+      assert.deepEqual(await driver.complete(worker, [{ id, attempt: job!.attempts }]), []);
+    });
+
+    test('stats, retry, retryFailed, cancel and purge', async () => {
+      const queue = freshQueue();
+      const [a, b, c] = await driver.enqueueMany([{ task: 'a', queue }, { task: 'b', queue }, { task: 'c', queue, maxAttempts: 1 }]);
+      const jobs = await driver.claim({ workerId: worker, queues: [queue], batchSize: 3, leaseSeconds: 30 });
+      assert.equal(jobs.length, 3);
+      await driver.complete(worker, [{ id: a as string, attempt: 1 }]);
+      await driver.fail(worker, { id: c as string, attempt: 1, errorCode: 'HANDLER_ERROR', message: 'x', retryable: true });
+      assert.equal(await driver.cancel(b as string), true);
+      assert.equal(await driver.cancel(b as string), false);
+      const stats = (await driver.stats()).find((s) => s.queue === queue);
+      assert.deepEqual(stats, {
+        queue, pending: 0, scheduled: 0, processing: 0, completed: 1, failed: 1, cancelled: 1,
+        oldestPendingAgeSeconds: null, successRate: 0.5,
+      });
+      assert.equal(await driver.retry(b as string), true);
+      assert.equal(await driver.retryFailed(queue), 1);
+      assert.equal((await row(c as string)).status, 'pending');
+      await db.pool.query("update jobs set updated_at = now() - interval '2 days' where id = $1", [a]);
+      assert.equal(await driver.purge(86_400), 1);
+      assert.equal(await row(a as string), undefined);
+    });
+
+    test('invalid arguments reject with a DatabaseError carrying the SQLSTATE', async () => {
+      await assert.rejects(
+        driver.claim({ workerId: worker, queues: null, batchSize: 0, leaseSeconds: 30 }),
+        (error: unknown) => error instanceof DatabaseError && error.sqlState === '22023' && !error.transient,
+      );
+      await assert.rejects(
+        driver.enqueue({ task: '' }),
+        (error: unknown) => error instanceof DatabaseError && error.sqlState === '22023',
+      );
+    });
+
+    test('ping answers', async () => {
+      await driver.ping();
+    });
+
+    test('an insert wakes the driver with a hint naming its queue', async () => {
+      const queue = freshQueue();
+      await waitFor(() => driver.wakeUps.mode === 'live');
+      const hints: WakeUpHint[] = [];
+      const remove = driver.onWakeUp((hint) => hints.push(hint));
+      try {
+        await db.pool.query("select enqueue_job('echo', '{}'::jsonb, $1)", [queue]);
+        await waitFor(() => hints.some((h) => h.queues?.includes(queue)));
+      } finally {
+        remove();
+      }
+    });
+  });
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './test-server.js';
+
+export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FIXTURE_TASKS_DIR = path.join(PROJECT_DIR, 'tests', 'fixtures', 'tasks');
+
+/** Runs the real CLI (`supajobs <args>`) from source, as a child process. */
+export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_DIR, 'src', 'cli', 'main.ts'), ...args], {
+    cwd: PROJECT_DIR,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs a one-shot CLI command to its end. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (c) => (stdout += c));
+  child.stderr?.on('data', (c) => (stderr += c));
+  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  return { code, stdout, stderr };
+}
+
+/** A worker process (`supajobs start`) with its log lines and health port. */
+export class WorkerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  #out = '';
+  readonly exited: Promise<number>;
+
+  private constructor(child: ChildProcess, port: number) {
+    this.child = child;
+    this.port = port;
+    child.stdout?.on('data', (c) => (this.#out += c));
+    child.stderr?.on('data', (c) => (this.#out += c));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  }
+
+  static async start(env: Record<string, string>): Promise<WorkerProcess> {
+    const port = await freePort();
+    const worker = new WorkerProcess(spawnCli(['start'], { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env }), port);
+    await worker.waitForLog((line) => line.msg === 'worker started', 30_000);
+    return worker;
+  }
+
+  get output(): string {
+    return this.#out;
+  }
+
+  lines(): Record<string, unknown>[] {
+    return this.#out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
+  }
+
+  async waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    let exitCode: number | undefined;
+    void this.exited.then((c) => (exitCode = c));
+    for (;;) {
+      const found = this.lines().find(match);
+      if (found) return found;
+      if (exitCode !== undefined) throw new Error(`worker exited (${exitCode}) before the expected log line:\n${this.#out}`);
+      if (Date.now() > deadline) throw new Error(`expected log line not seen in time:\n${this.#out.slice(-4000)}`);
+      await sleep(20);
+    }
+  }
+
+  async get(pathname: string): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://127.0.0.1:${this.port}${pathname}`);
+    return { status: response.status, body: await response.text() };
+  }
+
+  /** Sends a signal and resolves with the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}

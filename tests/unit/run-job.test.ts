@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as wait } from 'node:timers/promises';
+import { PermanentJobError } from '../../src/errors.js';
+import type { Job } from '../../src/queue/job.js';
+import { runJob, type RunJobOptions } from '../../src/queue/run-job.js';
+import type { TaskDefinition } from '../../src/queue/task.js';
+import { captureLogs } from '../support/logs.js';
+
+const job = (overrides: Partial<Job> = {}): Job => ({
+  id: '00000000-0000-0000-0000-000000000001', task: 't', queue: 'default', payload: { n: 1 }, status: 'processing',
+  priority: 0, runAt: new Date(), attempts: 1, maxAttempts: 5, lockedBy: 'w', leaseExpiresAt: new Date(), jobKey: null,
+  stage: null, progress: null, result: null, errorCode: null, lastError: null, userId: null, createdAt: new Date(),
+  startedAt: new Date(), completedAt: null, failedAt: null, updatedAt: new Date(), ...overrides,
+});
+
+const run = (task: TaskDefinition | undefined, extra: Partial<RunJobOptions> = {}) =>
+  runJob({
+    job: job(),
+    task,
+    controller: new AbortController(),
+    timeoutMs: 1000,
+    logger: () => captureLogs().logger,
+    workerId: 'w',
+    progress: async () => undefined,
+    ...extra,
+  });
+
+test('a returned value completes; undefined is stored as null', async () => {
+  assert.deepEqual(await run({ handler: (j) => j.payload }), { kind: 'completed', result: { n: 1 } });
+  assert.deepEqual(await run({ handler: () => undefined }), { kind: 'completed', result: null });
+});
+
+test('no task: UNKNOWN_TASK, not retried', async () => {
+  const outcome = await run(undefined);
+  assert.equal(outcome.kind === 'failed' && outcome.code, 'UNKNOWN_TASK');
+  assert.equal(outcome.kind === 'failed' && outcome.retryable, false);
+});
+
+test('schema: a function or a Standard Schema; failures are INVALID_PAYLOAD naming the issue', async () => {
+  const fnSchema: TaskDefinition = { schema: () => { throw new Error('n must be even'); }, handler: () => 'x' };
+  const bad = await run(fnSchema);
+  assert.ok(bad.kind === 'failed' && bad.code === 'INVALID_PAYLOAD' && /n must be even/.test(bad.message));
+  const standard = {
+    '~standard': {
+      version: 1 as const,
+      validate: (value: unknown) =>
+        (value as { n: number }).n > 5 ? { value: { n: 10 } } : { issues: [{ message: 'too small', path: ['n'] }] },
+    },
+  };
+  const refused = await run({ schema: standard, handler: (j) => j.payload });
+  assert.ok(refused.kind === 'failed' && refused.code === 'INVALID_PAYLOAD' && /n: too small/.test(refused.message));
+  const converted = await run({ schema: standard, handler: (j) => j.payload }, { job: job({ payload: { n: 7 } }) });
+  assert.deepEqual(converted, { kind: 'completed', result: { n: 10 } });
+});
+
+test('throws: HANDLER_ERROR retryable, PermanentJobError not, task maxAttempts caps retries', async () => {
+  const thrown = await run({ handler: () => { throw new Error('boom'); } });
+  assert.ok(thrown.kind === 'failed' && thrown.code === 'HANDLER_ERROR' && thrown.retryable && thrown.message === 'boom');
+  const permanent = await run({ handler: () => { throw new PermanentJobError('no', { code: 'NOPE' }); } });
+  assert.ok(permanent.kind === 'failed' && permanent.code === 'NOPE' && !permanent.retryable);
+  const capped = await run({ maxAttempts: 2, handler: () => { throw new Error('again'); } }, { job: job({ attempts: 2 }) });
+  assert.ok(capped.kind === 'failed' && !capped.retryable);
+  const sync = await run({ handler: () => { throw 'a string'; } });
+  assert.ok(sync.kind === 'failed' && sync.message === 'a string');
+});
+
+test('timeout aborts the signal and fails with TIMEOUT, even if the handler ignores it', async () => {
+  let signal: AbortSignal | undefined;
+  const outcome = await run({ timeoutMs: 20, handler: async (_j, ctx) => { signal = ctx.signal; await wait(200); return 'late'; } });
+  assert.ok(outcome.kind === 'failed' && outcome.code === 'TIMEOUT' && outcome.retryable);
+  assert.equal(signal?.aborted, true);
+});
+
+test('an abort from outside (shutdown, lost lease) is not a failure', async () => {
+  const controller = new AbortController();
+  const pending = run({ handler: (_j, ctx) => wait(10_000, undefined, { signal: ctx.signal }) }, { controller });
+  controller.abort('lease-lost');
+  assert.deepEqual(await pending, { kind: 'aborted', cause: 'lease-lost' });
+  const other = new AbortController();
+  const stopping = run({ handler: (_j, ctx) => wait(10_000, undefined, { signal: ctx.signal }) }, { controller: other });
+  other.abort('shutdown');
+  assert.deepEqual(await stopping, { kind: 'aborted', cause: 'shutdown' });
+});
+
+test('a result JSON cannot hold fails with RESULT_NOT_SERIALIZABLE', async () => {
+  const outcome = await run({ handler: () => ({ big: 10n }) });
+  assert.ok(outcome.kind === 'failed' && outcome.code === 'RESULT_NOT_SERIALIZABLE' && !outcome.retryable);
+});
