@@ -50,12 +50,14 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
 
 /** Reads NDJSON in chunks of FILE_CHUNK jobs, one enqueue_jobs call per chunk, with a progress bar on a terminal. */
 async function enqueueFile(file: string, config: Readonly<Config>, driver: Driver): Promise<void> {
+  const progress = new ProgressLine((await stat(file)).size);
+  // No await between here and the loop: readline's iterator attaches on first use, and lines
+  // emitted before that are lost (a small file would be read whole, and the command end early).
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let chunk: EnqueueInput[] = [];
   let lineNumber = 0;
   let total = 0;
   let bytesRead = 0;
-  const progress = new ProgressLine((await stat(file)).size);
   const flush = async () => {
     if (chunk.length === 0) return;
     await driver.enqueueMany(chunk);

@@ -47,6 +47,8 @@ export async function createTestDatabase(options: { migrate?: boolean; autoDrop?
   const url = databaseUrl(name);
   if (options.migrate !== false) await migrate(url);
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client whose backend a test terminated is dropped by the pool; the next query opens another.
+  pool.on('error', () => undefined);
   const cleanups: (() => Promise<unknown>)[] = [];
   const drop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
