@@ -49,11 +49,13 @@ create unique index jobs_job_key_idx on public.jobs (job_key, user_id) nulls not
   where job_key is not null and status in ('pending', 'processing');
 -- An owner's jobs, newest first (RLS reads and app listings).
 create index jobs_user_idx on public.jobs (user_id, created_at desc) where user_id is not null;
--- Statistics and purge.
-create index jobs_queue_status_idx on public.jobs (queue, status);
+-- No (queue, status) index: get_queue_stats() reads every row anyway, purge is rare, and every
+-- status change would pay for it (an update that changes status is never HOT here).
 
 create table public.job_events (
-  id          bigint generated always as identity primary key,
+  -- Orders a job's events; the key is (job_id, id), one index serving both identity and the
+  -- per-job history read (a second index on id alone would cost every event an insert).
+  id          bigint generated always as identity,
   job_id      uuid not null,
   user_id     uuid,
   queue       text not null,
@@ -73,7 +75,7 @@ create table public.job_events (
 
 comment on table public.job_events is 'supajobs: append-only history of every job status and stage change.';
 
-create index job_events_job_idx on public.job_events (job_id, id);
+alter table public.job_events add constraint job_events_pkey primary key (job_id, id);
 create index job_events_user_idx on public.job_events (user_id, id) where user_id is not null;
 
 -- Plan tiers and the priority an end user's jobs get.
