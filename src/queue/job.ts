@@ -94,6 +94,48 @@ export function jobFromRow(row: Row): Job {
   };
 }
 
+/**
+ * The columns a claim must read: the rest of a just-claimed row is known without reading it (see
+ * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
+ */
+export const CLAIMED_COLUMNS =
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, created_at, started_at';
+
+/**
+ * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every
+ * claimed job: status processing, locked by this worker, no result, not completed or failed
+ * (only a pending job is claimed, and every way back to pending clears those), and started,
+ * updated and leased by the claim's own now().
+ */
+export function claimedJobFromRow(row: Row, workerId: string, leaseSeconds: number): Job {
+  const startedAt = date(row.started_at);
+  return {
+    id: row.id as string,
+    task: row.task as string,
+    queue: row.queue as string,
+    payload: row.payload,
+    status: 'processing',
+    priority: row.priority as number,
+    runAt: date(row.run_at),
+    attempts: row.attempts as number,
+    maxAttempts: row.max_attempts as number,
+    lockedBy: workerId,
+    leaseExpiresAt: new Date(startedAt.getTime() + leaseSeconds * 1000),
+    jobKey: (row.job_key as string | null) ?? null,
+    stage: (row.stage as string | null) ?? null,
+    progress: row.progress ?? null,
+    result: null,
+    errorCode: (row.error_code as string | null) ?? null,
+    lastError: (row.last_error as string | null) ?? null,
+    userId: (row.user_id as string | null) ?? null,
+    createdAt: date(row.created_at),
+    startedAt,
+    completedAt: null,
+    failedAt: null,
+    updatedAt: startedAt,
+  };
+}
+
 /** enqueue_jobs' JSON element for one input (snake_case keys, undefined left out). */
 export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
   const runAt = input.runAt instanceof Date ? input.runAt.toISOString() : input.runAt;

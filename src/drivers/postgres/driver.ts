@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
-import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
@@ -105,13 +105,13 @@ export class PostgresDriver implements Driver {
   }
 
   async claim(request: ClaimRequest): Promise<Job[]> {
-    const rows = await this.#query('claim_jobs', 'select * from public.claim_jobs($1, $2, $3, $4)', [
+    const rows = await this.#query('claim_jobs', `select ${CLAIMED_COLUMNS} from public.claim_jobs($1, $2, $3, $4)`, [
       request.workerId,
       request.queues,
       request.batchSize,
       request.leaseSeconds,
     ]);
-    return rows.map(jobFromRow);
+    return rows.map((row) => claimedJobFromRow(row, request.workerId, request.leaseSeconds));
   }
 
   async heartbeat(workerId: string, ids: string[], leaseSeconds: number): Promise<string[]> {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver, WakeUpHint } from '../../../src/drivers/driver.js';
 import { DatabaseError } from '../../../src/errors.js';
+import { jobFromRow } from '../../../src/queue/job.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 export interface ConformanceSetup {
@@ -53,6 +54,25 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       const a = await driver.enqueue({ task: 'echo', queue, jobKey: `${queue}-key` });
       const b = await driver.enqueue({ task: 'echo', queue, jobKey: `${queue}-key` });
       assert.equal(a, b);
+    });
+
+    test('a claimed job is its row as stored, field for field, on a first attempt and a retry', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'echo', queue, payload: { deep: [1, { x: 'y' }] }, jobKey: `${queue}-k`, priority: 7, maxAttempts: 3 });
+      const claimAndCompare = async () => {
+        const [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 45 });
+        assert.ok(job);
+        assert.deepEqual(job, jobFromRow(await row(id)));
+        return job;
+      };
+      await claimAndCompare();
+      await driver.progress(worker, id, 'halfway', { done: 1 });
+      assert.equal(await driver.fail(worker, { id, attempt: 1, errorCode: 'HANDLER_ERROR', message: 'boom', retryable: true }), 'pending');
+      await db.pool.query('update jobs set run_at = now() where id = $1', [id]);
+      const retried = await claimAndCompare();
+      assert.equal(retried.attempts, 2);
+      assert.equal(retried.lastError, 'boom');
+      assert.equal(retried.stage, 'halfway');
     });
 
     test('claim returns jobs in priority order with the lease set, and each once', async () => {
