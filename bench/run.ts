@@ -5,9 +5,10 @@
  * pick-up probes one at a time, then a few start/stop cycles. Prints a Markdown table and, as its
  * last line, one JSON object.
  *
- *   npm run bench -- [--jobs 20000] [--samples 200] [--systems a,b] [--database-url URL]
+ *   npm run bench -- [--jobs 50000] [--samples 200] [--systems a,b] [--database-url URL]
  *                    [--concurrency 24] [--enqueue-batch 1000] [--start-runs 3]
  *                    [--no-analyze] [--no-vacuum] [--cpu-prof DIR] [--statements]
+ *                    [--processes 1] [--history 0]
  *
  * Progress and the workers' own log lines go to stderr; stdout has only the results.
  */
@@ -28,7 +29,7 @@ import type { BenchEnv, BenchPayload, BenchSystem, SystemRun } from './systems/t
 
 const HELP = `npm run bench -- [options]
 
-  --jobs N            jobs pre-enqueued for the throughput run (default 20000)
+  --jobs N            jobs pre-enqueued for the throughput run (default 50000)
   --samples N         pick-up probes, one job at a time (default 200)
   --systems a,b       which systems, in table order (default all: ${Object.keys(SYSTEMS).join(',')})
   --database-url URL  PostgreSQL to run on (else BENCH_DATABASE_URL, else an embedded server)
@@ -41,11 +42,15 @@ const HELP = `npm run bench -- [options]
   --no-vacuum         do not VACUUM ANALYZE each database before the pick-up probes: they run
                       among the dead rows the burst left (until autovacuum's next pass)
   --cpu-prof DIR      write a V8 CPU profile of each system's throughput worker process into DIR
-  --statements        print each system's top statements (pg_stat_statements) of the throughput run`;
+  --statements        print each system's top statements (pg_stat_statements) of the throughput run
+  --processes N       worker processes sharing the throughput jobs and the pick-up probes (default 1);
+                      RSS is the largest process's, stop the first's
+  --history N         before enqueueing, N completed jobs with their history rows in the table, as
+                      a queue that keeps its completed jobs has them (systems that support it)`;
 
 const { values: flags } = parseArgs({
   options: {
-    jobs: { type: 'string', default: '20000' },
+    jobs: { type: 'string', default: '50000' },
     samples: { type: 'string', default: '200' },
     systems: { type: 'string' },
     'database-url': { type: 'string' },
@@ -56,6 +61,8 @@ const { values: flags } = parseArgs({
     'no-analyze': { type: 'boolean', default: false },
     'no-vacuum': { type: 'boolean', default: false },
     statements: { type: 'boolean', default: false },
+    processes: { type: 'string', default: '1' },
+    history: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -79,6 +86,8 @@ const SAMPLES = positive('samples', flags.samples);
 const CONCURRENCY = positive('concurrency', flags.concurrency);
 const ENQUEUE_BATCH = positive('enqueue-batch', flags['enqueue-batch']);
 const START_RUNS = positive('start-runs', flags['start-runs']);
+const PROCESSES = positive('processes', flags.processes);
+const HISTORY = positive('history', flags.history, 0);
 const SYSTEM_IDS = (flags.systems ?? Object.keys(SYSTEMS).join(','))
   .split(',')
   .map((s) => s.trim())
@@ -104,7 +113,10 @@ const loadAtStart = loadAvg1m();
 log(`bench: building the worker process bundle`);
 const entry = await buildWorkerProcess(root);
 const server = await openServer(flags['database-url'] ?? process.env.BENCH_DATABASE_URL ?? undefined);
-log(`bench: PostgreSQL ${server.version} (${server.kind}, ${server.address}); ${JOBS} jobs, ${SAMPLES} pick-up samples, concurrency ${CONCURRENCY}`);
+log(
+  `bench: PostgreSQL ${server.version} (${server.kind}, ${server.address}); ${JOBS} jobs, ${SAMPLES} pick-up samples, concurrency ${CONCURRENCY}` +
+    `, ${PROCESSES} worker process${PROCESSES === 1 ? '' : 'es'}${HISTORY ? `, ${HISTORY} completed jobs of history` : ''}`,
+);
 if (flags.statements && !server.statementStats) log('bench: --statements: pg_stat_statements is not loaded on this server (shared_preload_libraries); skipped');
 if (flags['cpu-prof']) await mkdir(flags['cpu-prof'], { recursive: true });
 
@@ -138,7 +150,8 @@ const out = [
   '',
   ...(notes.length ? [...notes.map((n) => `¹ ${n}`), ''] : []),
   ...(figureNotes.length ? [...figureNotes, ''] : []),
-  `${JOBS} no-op jobs, ${SAMPLES} pick-up samples, batch enqueue ${ENQUEUE_BATCH} per call${flags['no-analyze'] ? ', no ANALYZE after enqueueing' : ''}${flags['no-vacuum'] ? ', no VACUUM before pick-up' : ''}, ` +
+  `${JOBS} no-op jobs, ${SAMPLES} pick-up samples, batch enqueue ${ENQUEUE_BATCH} per call, ` +
+    `${PROCESSES} worker process${PROCESSES === 1 ? '' : 'es'} per system${HISTORY ? `, ${HISTORY} completed jobs of history in the table` : ''}${flags['no-analyze'] ? ', no ANALYZE after enqueueing' : ''}${flags['no-vacuum'] ? ', no VACUUM before pick-up' : ''}, ` +
     `PostgreSQL ${server.version} (${server.kind}). An empty Node.js process here: start ${nodeBaseline.startMs} ms, peak RSS ${nodeBaseline.rssMB} MB. ` +
     `Load average (1 min) ${loadAtStart} at start, ${loadAvg1m()} at end.`,
   'Settings:',
@@ -222,6 +235,13 @@ async function benchSystem(system: BenchSystem, srv: BenchServer): Promise<Syste
   };
   try {
     run = await system.setup(env);
+    if (HISTORY > 0) {
+      if (!run.addHistory) throw new Error('--history: this system keeps no completed jobs to add');
+      const historyStarted = hrMs();
+      await run.addHistory(HISTORY);
+      for (const url of databases) await withClient(url, (c) => c.query('vacuum analyze'), 600_000);
+      log(`  ${HISTORY} completed jobs of history added in ${((hrMs() - historyStarted) / 1000).toFixed(1)} s`);
+    }
 
     // 1. Batch enqueue of N jobs.
     const payloads: BenchPayload[] = Array.from({ length: JOBS }, (_, i) => ({ i }));
@@ -235,16 +255,18 @@ async function benchSystem(system: BenchSystem, srv: BenchServer): Promise<Syste
     if (!flags['no-analyze']) for (const url of databases) await withClient(url, (c) => c.query('analyze'));
     await resetStatements(databases[0]);
 
-    // 2. A worker process executes them all.
-    const profileArgs = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`, `--cpu-prof-name=${system.id}.cpuprofile`] : [];
+    // 2. The worker processes execute them all.
+    const profileArgs = (n: number) =>
+      flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`, `--cpu-prof-name=${system.id}${n ? `-${n}` : ''}.cpuprofile`] : [];
     const rpcBefore = run.rpcCalls?.();
-    const worker = spawnWorker(JOBS, profileArgs);
-    const ready = await worker.ready(60_000);
-    const drained = await worker.drained(60_000 + JOBS * 10);
-    const executedMs = drained.at - Math.min(ready.at, drained.firstAt);
+    const workers = Array.from({ length: PROCESSES }, (_, n) => spawnWorker(JOBS, profileArgs(n)));
+    const readies = await Promise.all(workers.map((w) => w.ready(60_000)));
+    const counts = await allExecuted(workers, 60_000 + JOBS * 10);
+    const executedMs = Math.max(...counts.map((c) => c.lastAt)) - Math.min(...readies.map((r) => r.at), ...counts.map((c) => c.firstAt));
     result.executedPerSec = round(JOBS / (executedMs / 1000), 0);
-    const cpuPerJob = ((drained.cpuMs - ready.cpuMs) * 1000) / JOBS;
-    log(`  executed ${JOBS} in ${executedMs.toFixed(0)} ms (${drained.executed - JOBS} executed twice); worker CPU ${cpuPerJob.toFixed(0)} µs per job`);
+    const cpuMs = counts.reduce((sum, c, n) => sum + c.cpuMs - (readies[n]?.cpuMs ?? 0), 0);
+    const twice = counts.reduce((sum, c) => sum + c.executed, 0) - JOBS;
+    log(`  executed ${JOBS} in ${executedMs.toFixed(0)} ms (${twice} executed twice); worker CPU ${((cpuMs * 1000) / JOBS).toFixed(0)} µs per job`);
     await waitUntilFinished(run);
     if (rpcBefore) {
       const { perJob, line } = rpcPerJob(rpcBefore, run.rpcCalls?.() ?? {});
@@ -262,11 +284,12 @@ async function benchSystem(system: BenchSystem, srv: BenchServer): Promise<Syste
     const spread = system.pickupSpreadMs ?? DEFAULT_PROBE_SPREAD_MS;
     for (let seq = 0; seq < WARMUP_PROBES + SAMPLES; seq++) {
       await sleep(PROBE_GAP_MS + Math.random() * spread);
-      const picked = worker.pickup(seq, 30_000);
+      // Whichever process picks it up.
+      const picked = withTimeout(Promise.any(workers.map((w) => w.pickup(seq))), 30_000, `pick-up of probe ${seq}`);
       const insertedAt = hrMs();
       await run.enqueueOne({ p: seq });
       const enqueued = hrMs() - insertedAt;
-      const latency = (await picked) - insertedAt;
+      const latency = (await picked.finally(() => workers.forEach((w) => w.forgetPickup(seq)))) - insertedAt;
       if (seq >= WARMUP_PROBES) latencies.push(latency), enqueueCalls.push(enqueued);
     }
     result.pickupP50Ms = round(quantile(latencies, 0.5), 2);
@@ -278,9 +301,9 @@ async function benchSystem(system: BenchSystem, srv: BenchServer): Promise<Syste
     );
 
     // 4. Idle stop; the worker's peak RSS over all of the above.
-    const stopped = await worker.stop(60_000);
-    result.rssMB = round(stopped.maxRssKB / 1024, 1);
-    const stops = [stopped.stopMs];
+    const stopped = await Promise.all(workers.map((w) => w.stop(60_000)));
+    result.rssMB = round(Math.max(...stopped.map((s) => s.maxRssKB)) / 1024, 1);
+    const stops = [stopped[0]?.stopMs as number];
 
     // 5. Start (process spawn → ready to claim) and idle stop, on the now existing database.
     const starts: number[] = [];
@@ -303,6 +326,19 @@ async function benchSystem(system: BenchSystem, srv: BenchServer): Promise<Syste
     for (const url of databases) await srv.dropDatabase(url).catch((error: Error) => log(`  dropping the database: ${error.message}`));
   }
   return result;
+}
+
+/** Once the workers' counts add up to every job: each one's last count. */
+async function allExecuted(workers: WorkerChild[], timeoutMs: number): Promise<NonNullable<WorkerChild['count']>[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const failed = workers.find((w) => w.failure);
+    if (failed) throw failed.failure;
+    const counts = workers.map((w) => w.count);
+    if (counts.reduce((sum, c) => sum + (c?.unique ?? 0), 0) >= JOBS) return counts.filter((c) => c !== undefined);
+    if (Date.now() > deadline) throw new Error(`executing the jobs: not done in ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(5);
+  }
 }
 
 /** RPC calls of the throughput run (worker start included) per job, and the calls by function. */
@@ -348,11 +384,11 @@ async function printStatements(system: BenchSystem, url: string | undefined): Pr
   });
 }
 
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return await withTimeout(use(client), 30_000, 'statement statistics');
+    return await withTimeout(use(client), timeoutMs, 'a maintenance statement');
   } finally {
     await client.end();
   }

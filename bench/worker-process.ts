@@ -2,7 +2,7 @@
  * One system's worker, in a process of its own so that its RSS is its own. Started by the harness
  * (bench/lib/worker-child.ts) from a bundle of this file (bench/lib/build.ts), with its options in
  * SUPAJOBS_BENCH_WORKER. It loads only its system's module, starts the worker, and reports over IPC:
- * ready, drained (every throughput job executed), each pick-up probe, and at stop the time stop()
+ * ready, how many throughput jobs it has executed, each pick-up probe, and at stop the time stop()
  * took and the process's peak RSS.
  */
 import { hrMs } from './lib/clock.js';
@@ -26,6 +26,16 @@ const seen = new Uint8Array(options.expect);
 let executed = 0;
 let unique = 0;
 let firstAt: number | undefined;
+let lastAt = 0;
+// No process knows when all N are done when several share them: each reports its count, and the
+// harness adds them up. The stamps are the jobs' own, so the report's delay is not measured.
+let reported = 0;
+const reporter = setInterval(() => {
+  if (unique === reported || firstAt === undefined) return;
+  reported = unique;
+  send({ type: 'count', unique, executed, firstAt, lastAt, cpuMs: cpuMs() });
+}, 20);
+reporter.unref();
 
 function onJob(payload: BenchPayload): void {
   const at = hrMs();
@@ -37,7 +47,8 @@ function onJob(payload: BenchPayload): void {
   executed++;
   if (seen[payload.i] === 0) {
     seen[payload.i] = 1;
-    if (++unique === options.expect) send({ type: 'drained', at, firstAt, executed, cpuMs: cpuMs() });
+    unique++;
+    lastAt = at;
   }
 }
 

@@ -37,7 +37,8 @@ export class WorkerChild {
   readonly spawnedAt: number;
   readonly #child: ChildProcess;
   readonly #ready = deferred<{ at: number; cpuMs: number }>();
-  readonly #drained = deferred<{ at: number; firstAt: number; executed: number; cpuMs: number }>();
+  /** The latest count the process reported (see protocol.ts). */
+  count: Extract<FromWorker, { type: 'count' }> | undefined;
   readonly #stopped = deferred<Stopped>();
   readonly #pickups = new Map<number, Deferred<number>>();
   #failure: Error | undefined;
@@ -69,16 +70,21 @@ export class WorkerChild {
     return withTimeout(this.#ready.promise, timeoutMs, 'worker start');
   }
 
-  drained(timeoutMs: number): Promise<{ at: number; firstAt: number; executed: number; cpuMs: number }> {
-    return withTimeout(this.#drained.promise, timeoutMs, 'executing the jobs');
+  /** Why the process failed (exited early, or reported an error), if it did. */
+  get failure(): Error | undefined {
+    return this.#failure;
   }
 
-  /** hrMs() when the handler of probe `seq` started; ask before enqueueing the probe. */
-  pickup(seq: number, timeoutMs: number): Promise<number> {
+  /** hrMs() when the handler of probe `seq` started; ask before enqueueing the probe, and forget it after. */
+  pickup(seq: number): Promise<number> {
     const waiting = deferred<number>();
     if (this.#failure) waiting.reject(this.#failure);
     this.#pickups.set(seq, waiting);
-    return withTimeout(waiting.promise, timeoutMs, `pick-up of probe ${seq}`).finally(() => this.#pickups.delete(seq));
+    return waiting.promise;
+  }
+
+  forgetPickup(seq: number): void {
+    this.#pickups.delete(seq);
   }
 
   stop(timeoutMs: number): Promise<Stopped> {
@@ -96,8 +102,9 @@ export class WorkerChild {
     switch (message.type) {
       case 'ready':
         return this.#ready.resolve(message);
-      case 'drained':
-        return this.#drained.resolve(message);
+      case 'count':
+        this.count = message;
+        return;
       case 'pickup':
         return this.#pickups.get(message.seq)?.resolve(message.at);
       case 'stopped':
@@ -109,6 +116,6 @@ export class WorkerChild {
 
   #fail(error: Error): void {
     this.#failure ??= error;
-    for (const d of [this.#ready, this.#drained, this.#stopped, ...this.#pickups.values()]) d.reject(this.#failure);
+    for (const d of [this.#ready, this.#stopped, ...this.#pickups.values()]) d.reject(this.#failure);
   }
 }

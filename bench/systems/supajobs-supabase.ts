@@ -17,6 +17,7 @@ import { migrate } from '../../src/migrate.js';
 import { Worker } from '../../src/worker.js';
 import { SUPAJOBS_ENV } from './supajobs.js';
 import type { BenchEnv, BenchSystem, RunningWorker, SystemRun, WorkerSettings } from './types.js';
+import { addSupajobsHistory } from '../lib/supajobs-history.js';
 
 export const system: BenchSystem = {
   id: 'supajobs-supabase',
@@ -59,6 +60,7 @@ export const system: BenchSystem = {
         return rows[0]?.n ?? 0;
       },
       rpcCalls: () => Object.fromEntries(standIn.counters.rpcCalls),
+      addHistory: (count) => addSupajobsHistory(url, count),
       async teardown() {
         await producer.stop();
         await admin.end();

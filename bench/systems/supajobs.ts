@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/migrate.js';
 import { Worker } from '../../src/worker.js';
 import type { BenchEnv, BenchSystem, RunningWorker, SystemRun, WorkerSettings } from './types.js';
+import { addSupajobsHistory } from '../lib/supajobs-history.js';
 
 /** The config the worker runs with, besides DATABASE_URL and MAX_CONCURRENT_JOBS. */
 export const SUPAJOBS_ENV = {
@@ -49,6 +50,7 @@ export const system: BenchSystem = {
         const { rows } = await admin.query<{ n: number }>("select count(*)::int as n from public.jobs where status <> 'completed'");
         return rows[0]?.n ?? 0;
       },
+      addHistory: (count) => addSupajobsHistory(url, count),
       async teardown() {
         await producer.stop();
         await admin.end();

@@ -52,6 +52,8 @@ export interface SystemRun {
    * difference per job as rpcPerJob.
    */
   rpcCalls?(): Record<string, number>;
+  /** Optional (`--history`): count completed jobs, as the system keeps them, put in before the run. */
+  addHistory?(count: number): Promise<void>;
   teardown(): Promise<void>;
 }
 
