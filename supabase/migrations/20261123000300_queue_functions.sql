@@ -181,17 +181,7 @@ begin
   -- new rows, which this setting tells to stand aside for this statement).
   perform set_config('supajobs.history_written', 'on', true);
   return query
-  with next as (
-    select j.id
-    from public.jobs j
-    where j.status = 'pending'
-      and j.run_at <= now()
-      and (claim_jobs.queues is null or j.queue = any (claim_jobs.queues))
-    order by j.priority desc, j.run_at, j.created_at
-    limit claim_jobs.batch_size
-    for update skip locked
-  ),
-  claimed as (
+  with claimed as (
     update public.jobs j
     set status = 'processing',
         attempts = j.attempts + 1,
@@ -199,8 +189,18 @@ begin
         lease_expires_at = now() + make_interval(secs => claim_jobs.lease_seconds),
         started_at = now(),
         updated_at = now()
-    from next
-    where j.id = next.id
+    -- An array of ids, not a join: the plan (cached, generic) then reads the rows through the
+    -- primary key, where a join may hash the whole table, completed jobs and all.
+    where j.id = any (array(
+      select n.id
+      from public.jobs n
+      where n.status = 'pending'
+        and n.run_at <= now()
+        and (claim_jobs.queues is null or n.queue = any (claim_jobs.queues))
+      order by n.priority desc, n.run_at, n.created_at
+      limit claim_jobs.batch_size
+      for update skip locked
+    ))
     returning j.*
   ),
   history as (
@@ -296,7 +296,9 @@ begin
         completed_at = now(),
         updated_at = now()
     from unnest(complete_jobs.ids) with ordinality as d(id, ord)
-    where j.id = d.id
+    -- Also as an array: the rows are then read through the primary key (see claim_jobs).
+    where j.id = any (complete_jobs.ids)
+      and j.id = d.id
       and j.status = 'processing'
       and j.locked_by = complete_jobs.worker_id
       and (complete_jobs.attempts is null
@@ -406,13 +408,7 @@ language sql
 volatile
 set search_path = ''
 as $$
-  with expired as (
-    select j.id
-    from public.jobs j
-    where j.status = 'processing' and j.lease_expires_at < now()
-    for update skip locked
-  ),
-  reclaimed as (
+  with reclaimed as (
     update public.jobs j
     set status = case when j.attempts >= j.max_attempts then 'failed' else 'pending' end,
         run_at = case when j.attempts >= j.max_attempts then j.run_at else now() end,
@@ -422,8 +418,13 @@ as $$
         locked_by = null,
         lease_expires_at = null,
         updated_at = now()
-    from expired
-    where j.id = expired.id
+    -- An array of ids, not a join (see claim_jobs).
+    where j.id = any (array(
+      select e.id
+      from public.jobs e
+      where e.status = 'processing' and e.lease_expires_at < now()
+      for update skip locked
+    ))
     returning 1
   )
   select count(*)::integer from reclaimed
