@@ -2,6 +2,7 @@ import type { Driver, WakeUpHint } from '../drivers/driver.js';
 import { reconnectDelayMs } from '../drivers/wakeups.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
+import { JobAbort } from './job-abort.js';
 import type { Job } from './job.js';
 import { OutcomeRecorder, type RecordOutcome } from './outcome-recorder.js';
 import { runJob, type JobOutcome } from './run-job.js';
@@ -23,7 +24,7 @@ export interface ProcessorOptions {
 
 interface RunningJob {
   job: Job;
-  controller: AbortController;
+  abort: JobAbort;
   startedAt: number;
 }
 
@@ -235,8 +236,8 @@ export class JobProcessor {
   }
 
   #start(job: Job): void {
-    const controller = new AbortController();
-    const entry: RunningJob = { job, controller, startedAt: performance.now() };
+    const abort = new JobAbort();
+    const entry: RunningJob = { job, abort, startedAt: performance.now() };
     this.#running.set(job.id, entry);
     this.#o.metrics.jobsInFlight.inc();
     // A child logger costs more than a short job: made only when something logs.
@@ -245,13 +246,13 @@ export class JobProcessor {
     runJob({
       job,
       task: this.#o.tasks.get(job.task),
-      controller,
+      abort,
       timeoutMs: this.#o.jobTimeoutMs,
       logger: jobLogger,
       workerId: this.#o.workerId,
       progress: async (stage, data) => {
         const held = await this.#o.driver.progress(this.#o.workerId, job.id, stage, data ?? null);
-        if (!held) controller.abort('lease-lost');
+        if (!held) abort.abort('lease-lost');
       },
     })
       .then((outcome) => this.#finish(entry, outcome, jobLogger))
@@ -315,9 +316,9 @@ export class JobProcessor {
       this.#buffer = this.#buffer.filter((job) => held.has(job.id) || !asked.has(job.id));
       for (const id of ids) {
         const entry = this.#running.get(id);
-        if (!held.has(id) && entry && !entry.controller.signal.aborted) {
+        if (!held.has(id) && entry && !entry.abort.aborted) {
           this.#o.logger.warn({ jobId: id, task: entry.job.task }, 'lease lost (reclaimed or cancelled); aborting the handler');
-          entry.controller.abort('lease-lost');
+          entry.abort.abort('lease-lost');
         }
       }
     } catch (error) {
@@ -357,7 +358,7 @@ export class JobProcessor {
   async #releaseRunning(): Promise<void> {
     const entries = [...this.#running.values()];
     if (entries.length === 0) return;
-    for (const entry of entries) entry.controller.abort('shutdown');
+    for (const entry of entries) entry.abort.abort('shutdown');
     const ids = entries.map((e) => e.job.id);
     try {
       const released = await this.#o.driver.release(this.#o.workerId, ids, 'worker shut down before the job finished');

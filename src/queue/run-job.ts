@@ -1,5 +1,6 @@
 import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { JobAbort } from './job-abort.js';
 import type { Job } from './job.js';
 import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
 
@@ -15,7 +16,8 @@ export type JobOutcome =
 export interface RunJobOptions {
   job: Job;
   task: TaskDefinition | undefined;
-  controller: AbortController;
+  /** Aborted from outside (shutdown, a lost lease); runJob aborts it itself at the timeout. */
+  abort: JobAbort;
   timeoutMs: number;
   /** The job's child logger, made on first use. */
   logger: () => Logger;
@@ -29,7 +31,7 @@ export interface RunJobOptions {
  * signal is not waited for: its late result is dropped (and fenced out by the database anyway).
  */
 export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
-  const { job, task, controller } = options;
+  const { job, task, abort } = options;
   if (!task) return failure('UNKNOWN_TASK', `no handler for task "${job.task}"`);
 
   let payload: unknown;
@@ -40,39 +42,48 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   }
 
   const timeoutMs = task.timeoutMs ?? options.timeoutMs;
-  const timer = setTimeout(
-    () => controller.abort(new JobError('TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(controller.signal.reason);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-
+  const timer = setTimeout(() => abort.abort(new JobError('TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`)), timeoutMs);
   const ctx: JobContext = {
     get logger() {
       return options.logger();
     },
-    signal: controller.signal,
+    get signal() {
+      return abort.signal;
+    },
     attempt: job.attempts,
     workerId: options.workerId,
     progress: options.progress,
   };
+  // Settled by the handler or by an abort, whichever comes first (a handler that ignores its
+  // signal is not waited for).
+  const outcome = new Promise<JobOutcome>((resolve) => {
+    abort.onAbort((reason) => resolve(outcomeOfAbort(reason)));
+    if (abort.aborted) return;
+    const settle = (ok: boolean, value: unknown) => resolve(abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value, job, task));
+    try {
+      const result: unknown = task.handler({ ...job, payload }, ctx);
+      if (isThenable(result)) result.then((value) => settle(true, value), (error: unknown) => settle(false, error));
+      else settle(true, result);
+    } catch (error) {
+      settle(false, error);
+    }
+  });
   try {
-    const result = await Promise.race([Promise.resolve().then(() => task.handler({ ...job, payload }, ctx)), aborted]);
-    if (controller.signal.aborted) return outcomeOfAbort(controller.signal.reason);
-    return serializable(result);
-  } catch (error) {
-    if (controller.signal.aborted) return outcomeOfAbort(controller.signal.reason);
-    if (error instanceof PermanentJobError) return { kind: 'failed', code: error.code, message: error.message, retryable: false, error };
-    if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
-    const retryable = task.maxAttempts === undefined || job.attempts < task.maxAttempts;
-    return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable, error };
+    return await outcome;
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function outcomeOfThrow(error: unknown, job: Job, task: TaskDefinition): JobOutcome {
+  if (error instanceof PermanentJobError) return { kind: 'failed', code: error.code, message: error.message, retryable: false, error };
+  if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
+  const retryable = task.maxAttempts === undefined || job.attempts < task.maxAttempts;
+  return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable, error };
 }
 
 /** The outcome of an abort, by its reason: a timeout fails the job; shutdown and a lost lease do not. */

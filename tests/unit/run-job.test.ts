@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { setTimeout as wait } from 'node:timers/promises';
 import { PermanentJobError } from '../../src/errors.js';
 import type { Job } from '../../src/queue/job.js';
+import { JobAbort } from '../../src/queue/job-abort.js';
 import { runJob, type RunJobOptions } from '../../src/queue/run-job.js';
 import type { TaskDefinition } from '../../src/queue/task.js';
 import { captureLogs } from '../support/logs.js';
@@ -18,7 +19,7 @@ const run = (task: TaskDefinition | undefined, extra: Partial<RunJobOptions> = {
   runJob({
     job: job(),
     task,
-    controller: new AbortController(),
+    abort: new JobAbort(),
     timeoutMs: 1000,
     logger: () => captureLogs().logger,
     workerId: 'w',
@@ -73,14 +74,26 @@ test('timeout aborts the signal and fails with TIMEOUT, even if the handler igno
 });
 
 test('an abort from outside (shutdown, lost lease) is not a failure', async () => {
-  const controller = new AbortController();
-  const pending = run({ handler: (_j, ctx) => wait(10_000, undefined, { signal: ctx.signal }) }, { controller });
-  controller.abort('lease-lost');
+  const abort = new JobAbort();
+  let signal: AbortSignal | undefined;
+  const pending = run({ handler: (_j, ctx) => wait(10_000, undefined, { signal: (signal = ctx.signal) }) }, { abort });
+  await wait(5);
+  abort.abort('lease-lost');
   assert.deepEqual(await pending, { kind: 'aborted', cause: 'lease-lost' });
-  const other = new AbortController();
-  const stopping = run({ handler: (_j, ctx) => wait(10_000, undefined, { signal: ctx.signal }) }, { controller: other });
+  assert.equal(signal?.aborted, true, 'the signal the handler holds is aborted too');
+  assert.equal(signal?.reason, 'lease-lost');
+  const other = new JobAbort();
+  const stopping = run({ handler: () => new Promise(() => undefined) }, { abort: other });
   other.abort('shutdown');
-  assert.deepEqual(await stopping, { kind: 'aborted', cause: 'shutdown' });
+  assert.deepEqual(await stopping, { kind: 'aborted', cause: 'shutdown' }, 'a handler that never settles and never looks at its signal is not waited for');
+  const early = new JobAbort();
+  early.abort('shutdown');
+  let called = false;
+  assert.deepEqual(await run({ handler: () => void (called = true) }, { abort: early }), { kind: 'aborted', cause: 'shutdown' });
+  assert.equal(called, false, 'a job aborted before its handler starts does not start it');
+  const late = new JobAbort();
+  late.abort('lease-lost');
+  assert.equal(late.signal.aborted, true, 'a signal asked for after the abort is born aborted');
 });
 
 test('a result JSON cannot hold fails with RESULT_NOT_SERIALIZABLE', async () => {

@@ -7,6 +7,7 @@ import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
+import { POOL_TYPES } from './timestamps.js';
 
 export interface PostgresDriverOptions {
   connectionString: string;
@@ -47,6 +48,7 @@ export class PostgresDriver implements Driver {
       keepAlive: true,
       application_name: POOL_APPLICATION_NAME,
       query_timeout: options.queryTimeoutMs,
+      types: POOL_TYPES,
     });
     // An idle client whose backend died: the pool drops it; the next query opens a fresh one.
     this.#pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle database connection lost'));
