@@ -63,7 +63,6 @@ export class Worker {
     s.add({ name: 'state', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
-    // Serving first: while the database is unreachable at start, /health answers and /ready says why not.
     const health =
       this.#options.healthServer === false
         ? undefined
@@ -76,18 +75,34 @@ export class Worker {
             version: VERSION,
             readiness: () => this.readiness(),
           });
-    await health?.start();
     this.#health = health;
     // A stop before the driver is up ends the wait for the database and closes the health server.
     const starting = new AbortController();
     s.add({ name: 'start-up', stop: async () => void (this.#driver ? undefined : (starting.abort(), await health?.stop())) });
-    const driver = await startDriver({
-      config,
-      logger,
-      shutdown: s,
-      signal: starting.signal,
-      onUnreachable: (unreachable) => (this.#unreachable = unreachable),
-    });
+    // The health server and the database come up side by side: /health answers (and /ready says
+    // why not) while the database is unreachable at start, and neither waits for the other.
+    // A health server that cannot listen ends the start.
+    const healthUp = health?.start().then(
+      () => undefined,
+      (error: unknown) => (starting.abort(), error as Error),
+    );
+    let driver: Driver;
+    try {
+      driver = await startDriver({
+        config,
+        logger,
+        shutdown: s,
+        signal: starting.signal,
+        onUnreachable: (unreachable) => (this.#unreachable = unreachable),
+      });
+    } catch (error) {
+      throw (await healthUp) ?? error;
+    }
+    const healthError = await healthUp;
+    if (healthError) {
+      await driver.stop();
+      throw healthError;
+    }
     this.#driver = driver;
     s.add({ name: 'driver', stop: () => driver.stop() });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });

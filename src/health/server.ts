@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 
@@ -27,33 +27,14 @@ export interface HealthServerOptions {
  */
 export class HealthServer {
   readonly #options: HealthServerOptions;
-  readonly #app: FastifyInstance;
+  readonly #started = Date.now();
+  #app: FastifyInstance | undefined;
+  /** stop() came, perhaps while start() was still under way. */
+  #stopped = false;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: HealthServerOptions) {
     this.#options = options;
-    this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: true });
-    const started = Date.now();
-    this.#app.get('/health', async () => ({
-      status: 'ok',
-      uptime: (Date.now() - started) / 1000,
-      timestamp: new Date().toISOString(),
-      workerId: options.workerId,
-      version: options.version,
-    }));
-    this.#app.get('/ready', async (_request, reply) => {
-      const readiness = await options.readiness();
-      return reply.code(readiness.ready ? 200 : 503).send({
-        status: readiness.ready ? 'ready' : 'not ready',
-        reasons: readiness.reasons,
-        wakeUps: readiness.wakeUps,
-        workerId: options.workerId,
-      });
-    });
-    this.#app.get('/metrics', async (_request, reply) => {
-      reply.header('content-type', options.registry.contentType);
-      return options.registry.metrics();
-    });
   }
 
   /** The address it listens on (port resolved when 0 was asked). */
@@ -62,13 +43,41 @@ export class HealthServer {
   }
 
   async start(): Promise<void> {
-    await this.#app.listen({ host: this.#options.host, port: this.#options.port });
-    const address = this.#app.server.address();
+    // Loaded here, not at import: fastify is the largest part of a worker's start, and a worker
+    // without a health server never needs it.
+    const { default: Fastify } = await import('fastify');
+    if (this.#stopped) return;
+    const app = (this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: true }));
+    const options = this.#options;
+    app.get('/health', async () => ({
+      status: 'ok',
+      uptime: (Date.now() - this.#started) / 1000,
+      timestamp: new Date().toISOString(),
+      workerId: options.workerId,
+      version: options.version,
+    }));
+    app.get('/ready', async (_request, reply) => {
+      const readiness = await options.readiness();
+      return reply.code(readiness.ready ? 200 : 503).send({
+        status: readiness.ready ? 'ready' : 'not ready',
+        reasons: readiness.reasons,
+        wakeUps: readiness.wakeUps,
+        workerId: options.workerId,
+      });
+    });
+    app.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', options.registry.contentType);
+      return options.registry.metrics();
+    });
+    await app.listen({ host: options.host, port: options.port });
+    if (this.#stopped) return void (await app.close());
+    const address = app.server.address();
     if (address && typeof address === 'object') this.#address = { host: address.address, port: address.port };
-    this.#options.logger.info({ host: this.#address?.host, port: this.#address?.port }, 'health server listening');
+    options.logger.info({ host: this.#address?.host, port: this.#address?.port }, 'health server listening');
   }
 
   async stop(): Promise<void> {
-    await this.#app.close();
+    this.#stopped = true;
+    await this.#app?.close();
   }
 }
