@@ -58,6 +58,7 @@ describe('secrets under faults', () => {
     after(() => worker.stop('SIGKILL'));
     const seen: string[] = [];
     await worker.waitForLog((l) => l.msg === 'database unreachable at start; trying again', 30_000);
+    await worker.waitForLog((l) => l.msg === 'health server listening', 30_000);
     await exposed(worker, seen);
     await server.start();
     await worker.waitForLog((l) => l.msg === 'worker started', 60_000);

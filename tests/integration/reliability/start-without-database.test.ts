@@ -23,6 +23,8 @@ describe('database unreachable at start', () => {
     after(() => worker.stop('SIGKILL'));
     const warned = await worker.waitForLog((l) => l.msg === 'database unreachable at start; trying again', 30_000);
     assert.equal(warned.attempt, 1);
+    // The health server comes up beside the database attempts, not before them.
+    await worker.waitForLog((l) => l.msg === 'health server listening', 30_000);
     assert.equal((await worker.get('/health')).status, 200);
     const ready = await worker.get('/ready');
     assert.equal(ready.status, 503);
