@@ -26,7 +26,8 @@ export const pgRestart: Scenario = {
     }
     const endedAt = Date.now();
     ctx.log(`PostgreSQL is back after ${((endedAt - at) / 1000).toFixed(1)} s`);
-    const listening = await waitForListeners(ctx, endedAt, 60_000);
+    // Connections opened since the stop began: a listener may be back before restart() returns.
+    const listening = await waitForListeners(ctx, at, 60_000);
     ctx.faults.push({ label: 'restart', at, endedAt, held, seenRecoveredAt: listening });
     ctx.notes.push(
       `PostgreSQL down ${((endedAt - at) / 1000).toFixed(1)} s with ${held.length} jobs in flight; ` +

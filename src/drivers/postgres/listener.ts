@@ -57,7 +57,7 @@ export class NotificationListener {
     let failedConnects = 0;
     while (!this.#stopped.signal.aborted) {
       this.#options.onState({ mode: 'connecting' });
-      const { connected, error } = await this.#listenOnce();
+      const { connected, error } = await this.#listenOnce(failedConnects > 0);
       if (this.#stopped.signal.aborted) break;
       failedConnects = connected ? 1 : failedConnects + 1;
       const delay = reconnectDelayMs(failedConnects);
@@ -71,11 +71,15 @@ export class NotificationListener {
   }
 
   /** One connection's life: resolves when it ends, saying whether it had connected. */
-  async #listenOnce(): Promise<{ connected: boolean; error: Error }> {
+  async #listenOnce(afterLoss: boolean): Promise<{ connected: boolean; error: Error }> {
     const client = new pg.Client({
       connectionString: this.#options.connectionString,
       keepAlive: true,
       application_name: LISTENER_APPLICATION_NAME,
+      // A connect or LISTEN that never answers (a server going down or coming up) is a failed
+      // attempt, retried, not a wait without end.
+      connectionTimeoutMillis: this.#options.checkTimeoutMs,
+      query_timeout: this.#options.checkTimeoutMs,
     });
     this.#client = client;
     const closed = new AbortController();
@@ -105,6 +109,7 @@ export class NotificationListener {
       return { connected: false, error: error as Error };
     }
     this.#options.onState({ mode: 'live' });
+    if (afterLoss) this.#options.logger.info('LISTEN connection back; wake-ups are live again');
     this.#options.onHint({ queues: null, count: 0, nextRunAt: null });
     await Promise.all([ended, this.#checkAlive(client, closed.signal)]);
     await client.end().catch(() => undefined);
