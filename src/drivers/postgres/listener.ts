@@ -79,7 +79,6 @@ export class NotificationListener {
       // A connect or LISTEN that never answers (a server going down or coming up) is a failed
       // attempt, retried, not a wait without end.
       connectionTimeoutMillis: this.#options.checkTimeoutMs,
-      query_timeout: this.#options.checkTimeoutMs,
     });
     this.#client = client;
     const closed = new AbortController();
@@ -102,7 +101,11 @@ export class NotificationListener {
       await Promise.race([connecting, stopped]);
       const listening = client.query(`listen ${NOTIFY_CHANNEL}`);
       listening.catch(() => undefined);
-      await Promise.race([listening, stopped]);
+      const unanswered = sleep(this.#options.checkTimeoutMs, undefined, { ref: false }).then(() => {
+        throw new Error('LISTEN unanswered');
+      });
+      unanswered.catch(() => undefined);
+      await Promise.race([listening, stopped, unanswered]);
     } catch (error) {
       client.end().catch(() => undefined);
       socketOf(client)?.destroy();
