@@ -58,6 +58,32 @@ begin
 end
 $$;
 
+-- enqueue_jobs' elements (already checked) as typed rows, each with its position and a new id.
+create function public.job_input_rows(jobs jsonb)
+returns table (
+  ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
+  max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
+  backoff_max_seconds double precision
+)
+language sql
+volatile
+set search_path = ''
+as $$
+  select e.ord,
+         gen_random_uuid(),
+         e.j ->> 'task',
+         coalesce(nullif(e.j -> 'payload', 'null'::jsonb), '{}'::jsonb),
+         coalesce(e.j ->> 'queue', 'default'),
+         coalesce((e.j ->> 'priority')::integer, 0),
+         coalesce((e.j ->> 'run_at')::timestamptz, now()),
+         coalesce((e.j ->> 'max_attempts')::integer, 5),
+         e.j ->> 'job_key',
+         (e.j ->> 'user_id')::uuid,
+         (e.j ->> 'backoff_base_seconds')::double precision,
+         (e.j ->> 'backoff_max_seconds')::double precision
+  from jsonb_array_elements(jobs) with ordinality as e(j, ord)
+$$;
+
 -- Enqueue many jobs in one statement from a JSON array of objects with the keys of enqueue_job
 -- (task required). Returns one id per element, in input order (elements sharing a live job_key
 -- get the same id).
@@ -83,9 +109,8 @@ begin
     when jsonb_typeof(e.j) <> 'object' then 'must be a JSON object'
     when jsonb_typeof(e.j -> 'task') is distinct from 'string' or length(e.j ->> 'task') not between 1 and 200
       then '"task" must be a string of 1 to 200 characters'
-    when exists (select 1 from jsonb_object_keys(e.j) k
-                 where k not in ('task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
-                                 'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds'))
+    when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
+                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds'] <> '{}'::jsonb
       then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
@@ -114,21 +139,28 @@ begin
     raise exception 'jobs[%]: %', bad.ord - 1, bad.problem using errcode = '22023';
   end if;
 
+  -- Without a job_key there is nothing to deduplicate: a plain insert (ON CONFLICT would also
+  -- fire the update triggers, and sort and join the batch).
+  if not exists (select 1 from jsonb_array_elements(jobs) e(j) where e.j ->> 'job_key' is not null) then
+    return query
+    with input as (
+      select * from public.job_input_rows(jobs)
+    ),
+    inserted as (
+      insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
+                               backoff_base_seconds, backoff_max_seconds)
+      select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
+             i.backoff_base_seconds, i.backoff_max_seconds
+      from input i
+      order by i.ord
+    )
+    select i.new_id from input i order by i.ord;
+    return;
+  end if;
+
   return query
   with input as (
-    select e.ord,
-           gen_random_uuid() as new_id,
-           e.j ->> 'task' as task,
-           coalesce(nullif(e.j -> 'payload', 'null'::jsonb), '{}'::jsonb) as payload,
-           coalesce(e.j ->> 'queue', 'default') as queue,
-           coalesce((e.j ->> 'priority')::integer, 0) as priority,
-           coalesce((e.j ->> 'run_at')::timestamptz, now()) as run_at,
-           coalesce((e.j ->> 'max_attempts')::integer, 5) as max_attempts,
-           e.j ->> 'job_key' as job_key,
-           (e.j ->> 'user_id')::uuid as user_id,
-           (e.j ->> 'backoff_base_seconds')::double precision as backoff_base_seconds,
-           (e.j ->> 'backoff_max_seconds')::double precision as backoff_max_seconds
-    from jsonb_array_elements(jobs) with ordinality as e(j, ord)
+    select * from public.job_input_rows(jobs)
   ),
   -- One row per live key: the first element holding it.
   to_insert as (

@@ -48,6 +48,7 @@ begin
   foreach fn in array array[
     'public.job_backoff_delay(integer, double precision, double precision)',
     'public.job_check_argument(boolean, text)',
+    'public.job_input_rows(jsonb)',
     'public.job_notify_ready(text[], bigint, timestamptz)',
     'public.job_actor()',
     'public.job_after_insert()',

@@ -96,6 +96,16 @@ test('enqueue_jobs returns one id per element, in input order', async () => {
     input.map((j) => j.payload.i),
   );
   assert.deepEqual(await enqueue(pool, []), []);
+  // A batch with a job_key anywhere takes the deduplicating path: the same order, every element answered.
+  const mixed = input.map((job, i) => (i % 50 === 0 ? { ...job, job_key: `${queue}-k${i}` } : job));
+  const mixedIds = await enqueue(pool, mixed);
+  assert.equal(new Set(mixedIds).size, 200);
+  assert.deepEqual(
+    (await getJobs(pool, mixedIds)).map((j) => (j.payload as { i: number }).i),
+    input.map((j) => j.payload.i),
+  );
+  const events = await pool.query<{ n: number }>("select count(*)::int as n from job_events where job_id = any ($1::uuid[]) and event = 'enqueued'", [[...ids, ...mixedIds]]);
+  assert.equal(events.rows[0]?.n, 400, 'one enqueued event per job on either path');
 });
 
 test('a job_key returns the live job while it is pending or processing, a new job once it finished', async () => {
