@@ -109,31 +109,17 @@ export const CLAIMED_COLUMNS =
  */
 export function claimedJobFromRow(row: Row, workerId: string, leaseSeconds: number): Job {
   const startedAt = date(row.started_at);
-  return {
-    id: row.id as string,
-    task: row.task as string,
-    queue: row.queue as string,
-    payload: row.payload,
+  return jobFromRow({
+    ...row,
     status: 'processing',
-    priority: row.priority as number,
-    runAt: date(row.run_at),
-    attempts: row.attempts as number,
-    maxAttempts: row.max_attempts as number,
-    lockedBy: workerId,
-    leaseExpiresAt: new Date(startedAt.getTime() + leaseSeconds * 1000),
-    jobKey: (row.job_key as string | null) ?? null,
-    stage: (row.stage as string | null) ?? null,
-    progress: row.progress ?? null,
+    locked_by: workerId,
+    lease_expires_at: new Date(startedAt.getTime() + leaseSeconds * 1000),
     result: null,
-    errorCode: (row.error_code as string | null) ?? null,
-    lastError: (row.last_error as string | null) ?? null,
-    userId: (row.user_id as string | null) ?? null,
-    createdAt: date(row.created_at),
-    startedAt,
-    completedAt: null,
-    failedAt: null,
-    updatedAt: startedAt,
-  };
+    started_at: startedAt,
+    completed_at: null,
+    failed_at: null,
+    updated_at: startedAt,
+  });
 }
 
 /** enqueue_jobs' JSON element for one input (snake_case keys, undefined left out). */
