@@ -24,6 +24,10 @@ export const DEFAULTS = {
   embeddedDir: '.supajobs',
   embeddedPort: 54329,
   migrateOnStart: true,
+  scheduler: true,
+  scheduleCatchUpMs: 60_000,
+  controlSyncIntervalMs: 10_000,
+  flowControlPollMs: 500,
 } as const;
 
 export type Transport = 'postgres' | 'supabase' | 'embedded';
@@ -58,6 +62,14 @@ export interface Config {
   /** Largest payload enqueue accepts (Realtime delivers at most 1,024 KB per change). */
   maxPayloadBytes: number;
   migrateOnStart: boolean;
+  /** Fire the ticks of public.job_schedules from this worker (any number of workers may). */
+  scheduler: boolean;
+  /** A tick at most this old when a worker sees it is enqueued; older ones follow the schedule's missed policy. */
+  scheduleCatchUpMs: number;
+  /** Re-read schedules and queue controls this often (changes made elsewhere apply within it). */
+  controlSyncIntervalMs: number;
+  /** While a queue this worker claims from is paused or limited, or keyed jobs run: claim again this soon after a short claim. */
+  flowControlPollMs: number;
   embedded: { dir: string; port: number };
 }
 
@@ -99,6 +111,10 @@ const SPECS = {
   DATABASE_QUERY_TIMEOUT_MS: positiveInt(1_000, 3_600_000)({ default: DEFAULTS.databaseQueryTimeoutMs, desc: 'milliseconds, 1000 to 3600000' }),
   MAX_PAYLOAD_BYTES: positiveInt(1, 100 * 1024 * 1024)({ default: DEFAULTS.maxPayloadBytes, desc: 'bytes, 1 to 104857600' }),
   MIGRATE_ON_START: bool({ default: DEFAULTS.migrateOnStart, desc: 'true or false' }),
+  SCHEDULER: bool({ default: DEFAULTS.scheduler, desc: 'true or false' }),
+  SCHEDULE_CATCH_UP_MS: positiveInt(1_000, 86_400_000)({ default: DEFAULTS.scheduleCatchUpMs, desc: 'milliseconds, 1000 to 86400000' }),
+  CONTROL_SYNC_INTERVAL_MS: positiveInt(100, 3_600_000)({ default: DEFAULTS.controlSyncIntervalMs, desc: 'milliseconds, 100 to 3600000' }),
+  FLOW_CONTROL_POLL_MS: positiveInt(10, 3_600_000)({ default: DEFAULTS.flowControlPollMs, desc: 'milliseconds, 10 to 3600000' }),
   EMBEDDED_DIR: str({ default: DEFAULTS.embeddedDir, desc: 'a folder for the embedded PostgreSQL' }),
   EMBEDDED_PORT: port({ default: DEFAULTS.embeddedPort, desc: 'a TCP port' }),
 };
@@ -156,6 +172,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
     databaseQueryTimeoutMs: clean.DATABASE_QUERY_TIMEOUT_MS,
     maxPayloadBytes: clean.MAX_PAYLOAD_BYTES,
     migrateOnStart: clean.MIGRATE_ON_START,
+    scheduler: clean.SCHEDULER,
+    scheduleCatchUpMs: clean.SCHEDULE_CATCH_UP_MS,
+    controlSyncIntervalMs: clean.CONTROL_SYNC_INTERVAL_MS,
+    flowControlPollMs: clean.FLOW_CONTROL_POLL_MS,
     embedded: Object.freeze({ dir: path.resolve(clean.EMBEDDED_DIR), port: clean.EMBEDDED_PORT }),
   });
 }

@@ -13,6 +13,7 @@ import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './queue/job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
+import type { ScheduleInput } from './schedules/schedule.js';
 import { Worker } from './worker.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
@@ -22,6 +23,10 @@ export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobEr
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
+export { QueueControls, type QueueControl } from './queue/queue-controls.js';
+export { ScheduleStore, type FiredTick } from './schedules/schedule-store.js';
+export { CronSchedule } from './schedules/cron.js';
+export type { MissedTicks, Schedule, ScheduleInput } from './schedules/schedule.js';
 export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
@@ -36,6 +41,8 @@ export interface CreateWorkerOptions {
   logger?: Logger;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** Recurring jobs declared in code, kept in public.job_schedules (see WorkerOptions.schedules). */
+  schedules?: ScheduleInput[];
 }
 
 /** A worker configured from the environment (plus overrides), not yet started: call start(). */
@@ -49,7 +56,7 @@ export function createWorker(options: CreateWorkerOptions = {}): Worker {
       secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
       base: { workerId: config.workerId },
     });
-  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, schedules: options.schedules });
 }
 
 export interface ConnectOptions {

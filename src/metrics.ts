@@ -14,6 +14,12 @@ export interface WorkerMetrics {
   oldestPendingAge: Gauge<'queue'>;
   claims: Counter;
   reclaimed: Counter;
+  queuePaused: Gauge<'queue'>;
+  queueMaxRunning: Gauge<'queue'>;
+  queueMaxPerSecond: Gauge<'queue'>;
+  scheduleEnabled: Gauge<'schedule'>;
+  scheduleLastTick: Gauge<'schedule'>;
+  scheduleTicks: Counter<'schedule'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
@@ -39,5 +45,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     oldestPendingAge: new Gauge({ name: 'supajobs_queue_oldest_pending_age_seconds', help: 'Age of the oldest ready job', labelNames: ['queue'], registers }),
     claims: new Counter({ name: 'supajobs_claims_total', help: 'claim_jobs calls', registers }),
     reclaimed: new Counter({ name: 'supajobs_jobs_reclaimed_total', help: 'Expired leases this worker reclaimed', registers }),
+    queuePaused: new Gauge({ name: 'supajobs_queue_paused', help: '1 while the queue is paused (get_queue_controls)', labelNames: ['queue'], registers }),
+    queueMaxRunning: new Gauge({ name: 'supajobs_queue_max_running', help: 'The queue\'s limit on jobs processing at once, fleet-wide', labelNames: ['queue'], registers }),
+    queueMaxPerSecond: new Gauge({ name: 'supajobs_queue_max_per_second', help: 'The queue\'s limit on jobs started per second, fleet-wide', labelNames: ['queue'], registers }),
+    scheduleEnabled: new Gauge({ name: 'supajobs_schedule_enabled', help: '1 while the schedule is enabled (job_schedules)', labelNames: ['schedule'], registers }),
+    scheduleLastTick: new Gauge({ name: 'supajobs_schedule_last_tick_timestamp_seconds', help: 'The latest tick of the schedule enqueued or passed over (Unix time)', labelNames: ['schedule'], registers }),
+    scheduleTicks: new Counter({ name: 'supajobs_schedule_ticks_enqueued_total', help: 'Schedule ticks this worker enqueued', labelNames: ['schedule'], registers }),
   };
 }

@@ -5,9 +5,12 @@ import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
 import { QueueMonitor } from './queue/monitor.js';
+import { QueueControlsWatch } from './queue/queue-controls-watch.js';
 import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
 import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
+import type { ScheduleInput } from './schedules/schedule.js';
+import { Scheduler } from './schedules/scheduler.js';
 import { ShutdownCoordinator } from './shutdown.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +24,11 @@ export interface WorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /**
+   * Recurring jobs declared in code, synced into public.job_schedules at start: added or updated,
+   * and those this code declared before but no longer does are removed. Undefined: left as they are.
+   */
+  schedules?: ScheduleInput[];
 }
 
 export type WorkerState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
@@ -120,16 +128,33 @@ export class Worker {
       leaseSeconds: config.leaseSeconds,
       jobTimeoutMs: config.jobTimeoutMs,
       reclaimIntervalMs: config.reclaimIntervalMs,
+      flowControlPollMs: config.flowControlPollMs,
     });
     this.#processor = processor;
     monitor.start();
     s.add({ name: 'queue monitor', stop: () => monitor.stop() });
     processor.start();
+    const controls = new QueueControlsWatch({ driver, logger, queues: config.queues, intervalMs: config.controlSyncIntervalMs, onChange: (c) => processor.heldBack.setControlled(c) });
+    await controls.start();
+    s.add({ name: 'queue controls watch', stop: () => controls.stop() });
     s.add({
       name: 'job processor',
       stop: () => processor.stop(config.shutdownTimeoutMs),
       forceStop: () => processor.abortAll(),
     });
+    const scheduler = new Scheduler({
+      driver,
+      logger,
+      metrics: this.metrics,
+      catchUpMs: config.scheduleCatchUpMs,
+      syncIntervalMs: config.controlSyncIntervalMs,
+      declared: this.#options.schedules,
+    });
+    await scheduler.sync();
+    if (config.scheduler) {
+      scheduler.start();
+      s.add({ name: 'scheduler', stop: () => scheduler.stop() });
+    }
     // Stopped first: /ready turns 503 before anything else stops.
     s.add({ name: 'readiness', stop: async () => void (this.#state = 'draining') });
 

@@ -9,6 +9,7 @@ import type { EnqueueInput } from '../queue/job.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
 export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
+                 [--concurrency-key K [--concurrency-limit N]]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
 const FILE_CHUNK = 1_000;
@@ -20,6 +21,8 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     'run-at': { type: 'string' },
     key: { type: 'string' },
     'max-attempts': { type: 'string' },
+    'concurrency-key': { type: 'string' },
+    'concurrency-limit': { type: 'string' },
     file: { type: 'string' },
   }, allowPositionals: true }));
   if (values.file) return enqueueFile(values.file, config, driver);
@@ -43,6 +46,8 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     runAt,
     jobKey: values.key,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
+    concurrencyKey: values['concurrency-key'],
+    concurrencyLimit: parseInteger(values['concurrency-limit'], 'concurrency-limit'),
   };
   checkEnqueueInput(input, config.maxPayloadBytes);
   process.stdout.write(`${await driver.enqueue(input)}\n`);

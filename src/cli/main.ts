@@ -9,6 +9,8 @@ import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retry
 import { UsageError } from './args.js';
 import { openConnection } from '../drivers/connect.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
+import { QUEUES_HELP, queuesCommand } from './queues.js';
+import { SCHEDULES_HELP, schedulesCommand } from './schedules.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
 
@@ -18,6 +20,8 @@ const HELP = `supajobs ${VERSION}: background jobs for Supabase and PostgreSQL
   supajobs migrate               apply the SQL contract to DATABASE_URL (or the embedded default)
   ${ENQUEUE_HELP.split('\n').join('\n  ')}
   ${STATS_HELP}
+  ${SCHEDULES_HELP.split('\n').join('\n  ')}
+  ${QUEUES_HELP.split('\n').join('\n  ')}
   ${RETRY_HELP}
   ${CANCEL_HELP}
   ${PURGE_HELP}
@@ -67,6 +71,8 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     },
     enqueue: (connection) => enqueueCommand(args, config, connection.driver),
     stats: (connection) => statsCommand(args, connection.driver),
+    schedules: (connection) => schedulesCommand(args, connection.driver),
+    queues: (connection) => queuesCommand(args, connection.driver),
     retry: (connection) => retryCommand(args, connection.driver),
     cancel: (connection) => cancelCommand(args, connection.driver),
     purge: (connection) => purgeCommand(args, connection.driver),

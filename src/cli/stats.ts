@@ -3,7 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver } from '../drivers/driver.js';
 import type { QueueStats } from '../queue/job.js';
 import { summarize } from '../queue/monitor.js';
+import { QueueControls } from '../queue/queue-controls.js';
+import { ScheduleStore } from '../schedules/schedule-store.js';
 import { usage } from './args.js';
+import { formatQueueControls } from './queues.js';
+import { formatSchedules } from './schedules.js';
 
 export const STATS_HELP = 'supajobs stats [--watch] [--interval SECONDS] [--json]';
 
@@ -13,11 +17,19 @@ export async function statsCommand(args: string[], driver: Driver): Promise<void
   const stopped = new AbortController();
   if (values.watch) process.once('SIGINT', () => stopped.abort());
   do {
-    const stats = await driver.stats();
-    if (values.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
-    else process.stdout.write(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatStatsTable(stats)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(await driver.stats())}\n`);
+    else process.stdout.write(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${await statsText(driver)}\n`);
     if (values.watch) await sleep(intervalMs, undefined, { signal: stopped.signal }).catch(() => undefined);
   } while (values.watch && !stopped.signal.aborted);
+}
+
+/** The queue table, then queue controls and schedules when there are any. */
+async function statsText(driver: Driver): Promise<string> {
+  const [stats, controls, { schedules }] = await Promise.all([driver.stats(), new QueueControls(driver).list(), new ScheduleStore(driver).list()]);
+  const sections = [formatStatsTable(stats)];
+  if (controls.length) sections.push(formatQueueControls(controls));
+  if (schedules.length) sections.push(formatSchedules(schedules));
+  return sections.join('\n\n');
 }
 
 export function formatStatsTable(stats: QueueStats[]): string {

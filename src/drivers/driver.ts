@@ -41,6 +41,13 @@ export interface Driver {
   /** Deletes finished jobs last changed more than olderThanSeconds ago; returns how many. */
   purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number>;
 
+  /**
+   * Calls a set-returning function of the contract with named arguments (schedules and queue
+   * controls, src/schedules and src/queue/queue-controls.ts): its rows as objects. Timestamps may
+   * arrive as Date or as ISO string, depending on the transport; JSON values arrive parsed.
+   */
+  callRows(fn: string, args: Record<string, unknown>): Promise<Record<string, unknown>[]>;
+
   /** One round trip to the database (readiness). */
   ping(): Promise<void>;
 

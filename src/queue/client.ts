@@ -2,6 +2,8 @@ import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from './enqueue-input.js';
 import type { EnqueueInput, QueueStats } from './job.js';
+import { QueueControls } from './queue-controls.js';
+import { ScheduleStore } from '../schedules/schedule-store.js';
 
 /**
  * What a producer or an admin tool uses: enqueue (with the payload limit checked before the
@@ -11,11 +13,17 @@ export class QueueClient {
   readonly #driver: Driver;
   readonly #maxPayloadBytes: number;
   readonly #close: () => Promise<void>;
+  /** Recurring jobs: schedule, unschedule, enable/disable, list. */
+  readonly schedules: ScheduleStore;
+  /** Pause, resume and limit queues, fleet-wide. */
+  readonly queueControls: QueueControls;
 
   constructor(driver: Driver, options: { maxPayloadBytes?: number; close?: () => Promise<void> } = {}) {
     this.#driver = driver;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
     this.#close = options.close ?? (() => driver.stop());
+    this.schedules = new ScheduleStore(driver);
+    this.queueControls = new QueueControls(driver);
   }
 
   enqueue(job: EnqueueInput): Promise<string> {

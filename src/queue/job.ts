@@ -20,6 +20,8 @@ export interface Job<Payload = unknown> {
   errorCode: string | null;
   lastError: string | null;
   userId: string | null;
+  /** Jobs sharing it run at most their concurrency limit at once, fleet-wide. */
+  concurrencyKey: string | null;
   createdAt: Date;
   startedAt: Date | null;
   completedAt: Date | null;
@@ -45,6 +47,10 @@ export interface EnqueueInput {
   /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */
   backoffBaseSeconds?: number;
   backoffMaxSeconds?: number;
+  /** Jobs sharing this key run at most concurrencyLimit at once, across every worker. */
+  concurrencyKey?: string;
+  /** With concurrencyKey: how many may run at once (default 1). */
+  concurrencyLimit?: number;
 }
 
 /** One row of get_queue_stats(). */
@@ -86,6 +92,7 @@ export function jobFromRow(row: Row): Job {
     errorCode: (row.error_code as string | null) ?? null,
     lastError: (row.last_error as string | null) ?? null,
     userId: (row.user_id as string | null) ?? null,
+    concurrencyKey: (row.concurrency_key as string | null) ?? null,
     createdAt: date(row.created_at),
     startedAt: maybeDate(row.started_at),
     completedAt: maybeDate(row.completed_at),
@@ -99,7 +106,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, created_at, started_at';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, concurrency_key, created_at, started_at';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every
@@ -136,6 +143,8 @@ export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
     user_id: input.userId,
     backoff_base_seconds: input.backoffBaseSeconds,
     backoff_max_seconds: input.backoffMaxSeconds,
+    concurrency_key: input.concurrencyKey,
+    concurrency_limit: input.concurrencyLimit,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { QueueStats } from './job.js';
+import { QueueControls } from './queue-controls.js';
 
 const STATUSES = ['pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled'] as const;
 
@@ -64,6 +65,22 @@ export class QueueMonitor {
       this.#logger.warn({ failed: totals.failed, newlyFailed: totals.failed - this.#lastFailed }, 'failed jobs increased');
     }
     this.#lastFailed = totals.failed;
+    await this.#readControls();
+  }
+
+  async #readControls(): Promise<void> {
+    try {
+      const controls = await new QueueControls(this.#driver).list();
+      const m = this.#metrics;
+      for (const gauge of [m.queuePaused, m.queueMaxRunning, m.queueMaxPerSecond]) gauge.reset();
+      for (const c of controls) {
+        m.queuePaused.set({ queue: c.queue }, c.paused ? 1 : 0);
+        if (c.maxRunning !== null) m.queueMaxRunning.set({ queue: c.queue }, c.maxRunning);
+        if (c.maxPerSecond !== null) m.queueMaxPerSecond.set({ queue: c.queue }, c.maxPerSecond);
+      }
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'reading queue controls failed');
+    }
   }
 }
 

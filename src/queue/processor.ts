@@ -1,7 +1,9 @@
+import { DEFAULTS } from '../config.js';
 import type { Driver, WakeUpHint } from '../drivers/driver.js';
 import { reconnectDelayMs } from '../drivers/wakeups.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
+import { HeldBackPoll } from './held-back-poll.js';
 import { JobAbort } from './job-abort.js';
 import type { Job } from './job.js';
 import { OutcomeRecorder, type RecordOutcome } from './outcome-recorder.js';
@@ -20,6 +22,8 @@ export interface ProcessorOptions {
   leaseSeconds: number;
   jobTimeoutMs: number;
   reclaimIntervalMs: number;
+  /** While queue controls or concurrency keys are in play, claim again this soon after a short claim. */
+  flowControlPollMs?: number;
 }
 
 interface RunningJob {
@@ -48,6 +52,8 @@ export class JobProcessor {
   /** Moving average of handler run time; prefetch starts once it shows short jobs. */
   #averageMs = Number.POSITIVE_INFINITY;
   readonly #recorder: OutcomeRecorder;
+  /** Public so that the worker can say when queue controls apply (setControlled). */
+  readonly heldBack: HeldBackPoll;
   readonly #timers = new Set<NodeJS.Timeout>();
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
@@ -73,6 +79,7 @@ export class JobProcessor {
       onRecorded: (job, outcome) => this.#onRecorded(job, outcome),
       heartbeat: () => this.#heartbeating,
     });
+    this.heldBack = new HeldBackPoll(options.flowControlPollMs ?? DEFAULTS.flowControlPollMs, () => this.#requestClaim(true));
   }
 
   /** Whether it is claiming work (started and not stopping). */
@@ -113,6 +120,7 @@ export class JobProcessor {
     this.#active = false;
     this.#removeWakeUpListener?.();
     this.#clearNextRunAt();
+    this.heldBack.stop();
     await this.#claiming;
     await this.#releaseBuffered();
     if (this.#running.size > 0) {
@@ -205,6 +213,7 @@ export class JobProcessor {
         await this.#o.driver.release(this.#o.workerId, jobs.map((j) => j.id), 'worker stopping').catch(() => undefined);
         return;
       }
+      this.heldBack.afterClaim(jobs, want);
       this.#buffer.push(...jobs);
       this.#startBuffered();
       if (jobs.length === want) this.#moreMayBeReady = true;
@@ -262,7 +271,8 @@ export class JobProcessor {
         this.#o.metrics.jobsInFlight.dec();
         if (this.#running.size === 0 && this.#buffer.length === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
         this.#startBuffered();
-        if (this.#buffer.length <= this.#prefetch() / 2) this.#requestClaim(false);
+        // Under queue controls or concurrency keys, a finished job may free a slot held back.
+        if (this.#buffer.length <= this.#prefetch() / 2) this.#requestClaim(this.heldBack.active);
       });
   }
 

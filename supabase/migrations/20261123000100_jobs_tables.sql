@@ -30,6 +30,10 @@ create table public.jobs (
   error_code           text,
   last_error           text,
   user_id              uuid,
+  -- Jobs sharing a concurrency key run at most concurrency_limit at once, fleet-wide
+  -- (claim_jobs; 20261201000500_flow_control.sql). No key: no limit, and no cost.
+  concurrency_key      text check (length(concurrency_key) between 1 and 512),
+  concurrency_limit    integer not null default 1 check (concurrency_limit between 1 and 10000),
   created_at           timestamptz not null default now(),
   started_at           timestamptz,
   completed_at         timestamptz,
@@ -47,6 +51,10 @@ create index jobs_lease_idx on public.jobs (lease_expires_at) where status = 'pr
 -- job_key dedup: one live job per key and owner (service jobs share the null owner).
 create unique index jobs_job_key_idx on public.jobs (job_key, user_id) nulls not distinct
   where job_key is not null and status in ('pending', 'processing');
+-- Concurrency keys: the ready keyed jobs, and the running count per key. Partial: jobs without a
+-- key have no entry in either.
+create index jobs_keyed_claim_idx on public.jobs (run_at) where status = 'pending' and concurrency_key is not null;
+create index jobs_keyed_running_idx on public.jobs (concurrency_key) where status = 'processing' and concurrency_key is not null;
 -- An owner's jobs, newest first (RLS reads and app listings).
 create index jobs_user_idx on public.jobs (user_id, created_at desc) where user_id is not null;
 -- No (queue, status) index: get_queue_stats() reads every row anyway, purge is rare, and every

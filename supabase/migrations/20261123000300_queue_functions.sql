@@ -43,7 +43,9 @@ create function public.enqueue_job(
   job_key text default null,
   user_id uuid default null,
   backoff_base_seconds double precision default null,
-  backoff_max_seconds double precision default null
+  backoff_max_seconds double precision default null,
+  concurrency_key text default null,
+  concurrency_limit integer default null
 )
 returns uuid
 language plpgsql
@@ -54,7 +56,8 @@ begin
   return (select e.id from public.enqueue_jobs(jsonb_build_array(jsonb_build_object(
     'task', task, 'payload', payload, 'queue', queue, 'priority', priority,
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
-    'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds))) e);
+    'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
+    'concurrency_key', concurrency_key, 'concurrency_limit', concurrency_limit))) e);
 end
 $$;
 
@@ -63,7 +66,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision
+  backoff_max_seconds double precision, concurrency_key text, concurrency_limit integer
 )
 language sql
 volatile
@@ -80,7 +83,9 @@ as $$
          e.j ->> 'job_key',
          (e.j ->> 'user_id')::uuid,
          (e.j ->> 'backoff_base_seconds')::double precision,
-         (e.j ->> 'backoff_max_seconds')::double precision
+         (e.j ->> 'backoff_max_seconds')::double precision,
+         e.j ->> 'concurrency_key',
+         coalesce((e.j ->> 'concurrency_limit')::integer, 1)
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
 
@@ -110,8 +115,9 @@ begin
     when jsonb_typeof(e.j -> 'task') is distinct from 'string' or length(e.j ->> 'task') not between 1 and 200
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
-                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds'
+                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds',
+                     'concurrency_key', 'concurrency_limit'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -132,6 +138,11 @@ begin
     when jsonb_typeof(e.j -> 'backoff_max_seconds') <> all (array['null', 'number']) then '"backoff_max_seconds" must be a number'
     when (e.j ->> 'backoff_max_seconds')::numeric not between 0 and 31536000
       then '"backoff_max_seconds" must be between 0 and 31536000 seconds'
+    when jsonb_typeof(e.j -> 'concurrency_key') <> all (array['null', 'string']) or length(e.j ->> 'concurrency_key') not between 1 and 512
+      then '"concurrency_key" must be a string of 1 to 512 characters'
+    when jsonb_typeof(e.j -> 'concurrency_limit') <> all (array['null', 'number']) then '"concurrency_limit" must be a number'
+    when (e.j ->> 'concurrency_limit')::numeric not between 1 and 10000 or (e.j ->> 'concurrency_limit')::numeric % 1 <> 0
+      then '"concurrency_limit" must be an integer between 1 and 10000'
   end as problem) p
   where p.problem is not null
   limit 1;
@@ -148,9 +159,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds)
+                               backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds
+             i.backoff_base_seconds, i.backoff_max_seconds, i.concurrency_key, i.concurrency_limit
       from input i
       order by i.ord
     )
@@ -170,9 +181,10 @@ begin
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
-                                  user_id, backoff_base_seconds, backoff_max_seconds)
+                                  user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key,
+                                  concurrency_limit)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.concurrency_key, t.concurrency_limit
     from to_insert t
     order by t.ord
     -- A live job with this key exists: touch nothing, but lock it and return its id.
@@ -190,6 +202,9 @@ $$;
 
 -- Claim up to batch_size ready jobs for worker_id: pending, run_at reached, optionally only the
 -- given queues; highest priority first, then oldest run_at. Rows other workers hold are skipped.
+-- Paused queues, queue limits and concurrency keys (20261201000500_flow_control.sql) are honoured
+-- by job_claim_controlled; a claim when none is in play pays one read of the small job_queues
+-- table and one probe of an empty partial index.
 create function public.claim_jobs(
   worker_id text,
   queues text[] default null,
@@ -205,10 +220,18 @@ set search_path = ''
 as $$
 declare
   actor text := public.job_actor();
+  controlled text[];
 begin
   perform public.job_check_argument(length(worker_id) between 1 and 200, 'worker_id must be 1 to 200 characters');
   perform public.job_check_argument(batch_size between 1 and 1000, 'batch_size must be between 1 and 1000');
   perform public.job_check_argument(lease_seconds between 1 and 86400, 'lease_seconds must be between 1 and 86400');
+  controlled := public.job_controlled_queues();
+  if controlled is not null
+     or exists (select 1 from public.jobs k where k.status = 'pending' and k.concurrency_key is not null and k.run_at <= now()) then
+    return query select * from public.job_claim_controlled(claim_jobs.worker_id, claim_jobs.queues, claim_jobs.batch_size,
+                                                           claim_jobs.lease_seconds, controlled);
+    return;
+  end if;
   -- The hot path writes its own history rows (cheaper than the update trigger's join of old and
   -- new rows, which this setting tells to stand aside for this statement).
   perform set_config('supajobs.history_written', 'on', true);
@@ -229,6 +252,8 @@ begin
       where n.status = 'pending'
         and n.run_at <= now()
         and (claim_jobs.queues is null or n.queue = any (claim_jobs.queues))
+        -- A keyed job that became ready since the check above waits for the next claim.
+        and n.concurrency_key is null
       order by n.priority desc, n.run_at, n.created_at
       limit claim_jobs.batch_size
       for update skip locked

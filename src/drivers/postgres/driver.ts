@@ -201,6 +201,13 @@ export class PostgresDriver implements Driver {
     return rows[0]?.n ?? 0;
   }
 
+  async callRows(fn: string, args: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    const names = Object.keys(args);
+    if (![fn, ...names].every((n) => /^[a-z_][a-z0-9_]*$/.test(n))) throw new TypeError(`not a function or argument name: ${fn}(${names})`);
+    const list = names.map((n, i) => `${n} => $${i + 1}`).join(', ');
+    return this.#query(`${fn}_${names.join('_')}`, `select * from public.${fn}(${list})`, names.map((n) => pgValue(args[n])));
+  }
+
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
     try {
       const config: pg.QueryConfig = this.#prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
@@ -210,4 +217,9 @@ export class PostgresDriver implements Driver {
       throw toDatabaseError(error, name);
     }
   }
+}
+
+/** pg sends a JS array as a PostgreSQL array: an array of objects is meant as one JSON value. */
+function pgValue(value: unknown): unknown {
+  return Array.isArray(value) && value.some((v) => v !== null && typeof v === 'object' && !(v instanceof Date)) ? JSON.stringify(value) : value;
 }

@@ -69,6 +69,11 @@ export class SupabaseDriver implements Driver {
     return this.#listeners.add(listener);
   }
 
+  async callRows(fn: string, args: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    const rows = await this.#rpc.call<Record<string, unknown>[] | null>(fn, args);
+    return rows ?? [];
+  }
+
   async ping(): Promise<void> {
     await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 }, { retry: false });
   }

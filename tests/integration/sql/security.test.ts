@@ -26,6 +26,16 @@ const WORKER_CALLS: Record<string, string> = {
   cancel_job: 'select public.cancel_job(id => gen_random_uuid())',
   purge_jobs: "select public.purge_jobs(older_than => '1000 days')",
   job_backoff_delay: 'select public.job_backoff_delay(attempt => 1)',
+  schedule_job: "select * from public.schedule_job(name => 'security-probe', cron => '0 0 1 1 *', task => 'security-probe')",
+  unschedule_job: "select * from public.unschedule_job(name => 'nothing-here')",
+  set_schedule_enabled: "select * from public.set_schedule_enabled(name => 'nothing-here', enabled => true)",
+  sync_job_schedules: "select * from public.sync_job_schedules(schedules => '[]')",
+  get_job_schedules: 'select * from public.get_job_schedules()',
+  fire_schedule: "select * from public.fire_schedule(name => 'nothing-here', ticks => '{}')",
+  pause_queue: "select * from public.pause_queue(queue => 'security-probe')",
+  resume_queue: "select * from public.resume_queue(queue => 'security-probe')",
+  set_queue_limits: "select * from public.set_queue_limits(queue => 'security-probe')",
+  get_queue_controls: 'select * from public.get_queue_controls()',
 };
 
 test('anon and authenticated are refused every worker function: 42501', async () => {
