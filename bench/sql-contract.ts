@@ -5,6 +5,14 @@
  * until the queue is empty.
  *
  *   npm run bench:sql -- [--jobs 50000] [--batches 100,500] [--connections 4] [--chunk 1000]
+ *                        [--limits] [--other-queue-limited] [--named-queue]
+ *
+ * --limits: the queue has set_queue_limits (max_running and max_per_second far above what the run
+ * reaches), so every claim takes the limited path: its row lock, count and window.
+ * --other-queue-limited: another queue has limits and the benchmark's has none, so its claims
+ * read job_queues and go the plain path (what a queue without controls pays when others have them).
+ * --named-queue: claims name the queue (queues => '{default}'), as a worker with QUEUES=default
+ * does, instead of taking every queue; a claim for one limited queue alone waits for its turn.
  *
  * Runs on a fresh database on the server of BENCH_DATABASE_URL when set, else on an embedded
  * server started for the run. Progress goes to stderr; stdout has a Markdown table and, as its
@@ -24,6 +32,9 @@ const { values: flags } = parseArgs({
     batches: { type: 'string', default: '100,500' },
     connections: { type: 'string', default: '4' },
     chunk: { type: 'string', default: '1000' },
+    limits: { type: 'boolean', default: false },
+    'other-queue-limited': { type: 'boolean', default: false },
+    'named-queue': { type: 'boolean', default: false },
   },
 });
 
@@ -75,10 +86,16 @@ async function drain(client: pg.Client, workerId: string, batch: number): Promis
   let calls = 0;
   for (;;) {
     const claimed = await client.query<{ id: string }>(
-      'select id from public.claim_jobs(worker_id => $1, batch_size => $2, lease_seconds => $3)',
-      [workerId, batch, LEASE_SECONDS],
+      'select id from public.claim_jobs(worker_id => $1, queues => $4, batch_size => $2, lease_seconds => $3)',
+      [workerId, batch, LEASE_SECONDS, flags['named-queue'] ? ['default'] : null],
     );
-    if (claimed.rows.length === 0) return { completed, calls };
+    if (claimed.rows.length === 0) {
+      // A limited queue's claim skips the queue while another connection holds it: done only
+      // when nothing is left to claim.
+      const left = await client.query("select exists (select 1 from public.jobs where status = 'pending') as left");
+      if (!left.rows[0].left) return { completed, calls };
+      continue;
+    }
     calls++;
     const done = await client.query('select * from public.complete_jobs(worker_id => $1, ids => $2)', [
       workerId,
@@ -88,10 +105,24 @@ async function drain(client: pg.Client, workerId: string, batch: number): Promis
   }
 }
 
+/** Queue controls for --limits and --other-queue-limited (after the enqueue: it does not pay). */
+async function configureControls(url: string): Promise<void> {
+  const queue = flags.limits ? 'default' : flags['other-queue-limited'] ? 'elsewhere' : null;
+  if (!queue) return;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select * from public.set_queue_limits($1, max_running => 1000000, max_per_second => 1000000)', [queue]);
+  } finally {
+    await client.end();
+  }
+}
+
 async function runBatch(url: string, batch: number): Promise<Run> {
   await migrate(url);
   log(`batch ${batch}: enqueueing ${jobs} jobs in chunks of ${chunk}`);
   const enqueueSeconds = await enqueueAll(url);
+  await configureControls(url);
   const clients = Array.from({ length: connections }, () => new pg.Client({ connectionString: url }));
   await Promise.all(clients.map((c) => c.connect()));
   try {
@@ -146,8 +177,8 @@ try {
 const { nodeBaseline: _unused, ...host } = machine(server.version, { startMs: null, rssMB: null }, loadAtStart);
 process.stdout.write(`${table(runs)}\n\n`);
 process.stdout.write(
-  `Enqueue: enqueue_jobs in chunks of ${chunk} on one connection. Claim+complete: each connection loops claim_jobs(batch) → complete_jobs(ids); lease ${LEASE_SECONDS} s. PostgreSQL ${server.version} (${server.kind}).\n\n`,
+  `Enqueue: enqueue_jobs in chunks of ${chunk} on one connection. Claim+complete: each connection loops claim_jobs(batch) → complete_jobs(ids); lease ${LEASE_SECONDS} s. Claims name ${flags['named-queue'] ? "the queue ('default')" : 'no queue (every queue)'}. Queue controls: ${flags.limits ? 'the queue is limited (max_running and max_per_second 1,000,000)' : flags['other-queue-limited'] ? 'another queue is limited' : 'none'}. PostgreSQL ${server.version} (${server.kind}).\n\n`,
 );
 process.stdout.write(
-  `${JSON.stringify({ benchmark: 'sql-contract', server: server.kind, jobs, connections, enqueueChunk: chunk, runs, machine: host })}\n`,
+  `${JSON.stringify({ benchmark: 'sql-contract', server: server.kind, limits: flags.limits, otherQueueLimited: flags['other-queue-limited'], namedQueue: flags['named-queue'], jobs, connections, enqueueChunk: chunk, runs, machine: host })}\n`,
 );

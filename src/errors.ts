@@ -21,6 +21,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+  INVALID_SCHEDULE: 'A schedule in job_schedules has a cron expression or time zone the worker cannot read; the scheduler skips it and logs why.',
 } as const;
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;

@@ -142,9 +142,9 @@ end
 $$;
 
 -- claim_jobs when queue controls or concurrency keys are in play. Each limited queue the caller
--- asked for is claimed under its job_queues row lock, held to commit: claims of one limited queue
--- take turns, which is what makes its limits hold across the fleet. Locks are taken in queue
--- order, so two claims never wait on each other in a circle. The other queues follow.
+-- asked for is claimed under its job_queues row lock, held to commit: one claim at a time counts
+-- and claims from a limited queue, which is what makes its limits hold across the fleet. The
+-- other queues follow.
 create function public.job_claim_controlled(
   worker_id text, queues text[], batch_size integer, lease_seconds integer, controlled text[]
 )
@@ -171,8 +171,15 @@ begin
     order by c.queue
   loop
     exit when batch_size - cardinality(ids) <= 0;
-    select c.* into q from public.job_queues c where c.queue = q.queue for update;
-    continue when q.paused;
+    -- A claim for this queue alone waits its turn (it has nothing else to do, and holds no other
+    -- lock, so no circle of waits can form). A claim that may take other queues skips a queue
+    -- another claim holds, rather than queue up behind it.
+    if cardinality(job_claim_controlled.queues) = 1 then
+      select c.* into q from public.job_queues c where c.queue = q.queue for update;
+    else
+      select c.* into q from public.job_queues c where c.queue = q.queue for update skip locked;
+    end if;
+    continue when not found or q.paused;
     allowed := batch_size - cardinality(ids);
     if q.max_running is not null then
       allowed := least(allowed, q.max_running - (select count(*)::integer from public.jobs r
