@@ -14,6 +14,7 @@ import { asRole } from '../sql/queue-sql.js';
 import { historyProbes } from './history.probes.js';
 import type { Probe, ProbeContext } from './probe.js';
 import { privilegeProbes } from './privileges.probes.js';
+import { userJobProbes } from './user-jobs.probes.js';
 
 const { db, standIn, client } = await withStandIn();
 
@@ -38,7 +39,7 @@ const ctx: ProbeContext = {
   user: (userId) => client(standIn.anonKey, { accessToken: async () => userToken(userId) }),
 };
 
-const probes: Probe[] = [...privilegeProbes, ...historyProbes];
+const probes: Probe[] = [...privilegeProbes, ...historyProbes, ...userJobProbes];
 
 for (const probe of probes) {
   test(`${probe.name} → ${probe.refusal}`, () => probe.run(ctx));

@@ -116,11 +116,12 @@ test("a user's plan tier sets the priority: free 0, starter 5, pro and enterpris
 
 test('a user may name run_at and job_key, and nothing the queue trusts', async () => {
   const user = randomUUID();
+  const runAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 10 * 86_400_000).toISOString();
   const job = await userInsert(
     user,
-    `insert into public.jobs (task, payload, run_at, job_key) values ('${TASK}', '{}', '2031-01-01T00:00:00Z', 'mine') returning *`,
+    `insert into public.jobs (task, payload, run_at, job_key) values ('${TASK}', '{}', '${runAt}', 'mine') returning *`,
   );
-  assert.equal(job.run_at.toISOString(), '2031-01-01T00:00:00.000Z');
+  assert.equal(job.run_at.toISOString(), runAt);
   assert.equal(job.job_key, 'mine');
   await assertSqlState(
     asUser(user, (c) => c.query(`insert into public.jobs (task, job_key) values ('${TASK}', 'mine')`)),
