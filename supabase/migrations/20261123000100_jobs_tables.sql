@@ -30,7 +30,11 @@ create table public.jobs (
   progress             jsonb,
   result               jsonb,
   error_code           text,
+  -- The failure as the worker saw it (may hold internals: addresses, stack lines): service only.
   last_error           text,
+  -- The failure as the handler chose to tell the job's owner (PermanentJobError's publicMessage);
+  -- what end users see of a failure besides error_code.
+  public_error         text check (length(public_error) <= 1000),
   user_id              uuid,
   -- Inserted by the end user (through RLS) rather than enqueued by the service. End users' job_keys
   -- are a namespace of their own, and they may cancel only these jobs.

@@ -338,7 +338,8 @@ create function public.fail_job(
   error_code text,
   error_message text default null,
   retryable boolean default true,
-  attempt integer default null
+  attempt integer default null,
+  public_error text default null
 )
 returns text
 language plpgsql
@@ -357,6 +358,7 @@ begin
       failed_at = case when fail_job.retryable and j.attempts < j.max_attempts then null else now() end,
       error_code = fail_job.error_code,
       last_error = left(fail_job.error_message, 10000),
+      public_error = left(fail_job.public_error, 1000),
       locked_by = null,
       lease_expires_at = null,
       updated_at = now()

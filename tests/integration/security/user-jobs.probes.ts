@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { enqueueOne, getJob, type JobRow } from '../sql/queue-sql.js';
+import { USER_JOB_COLUMNS } from './privileges.probes.js';
 import { refusedWith, type Probe, type ProbeContext } from './probe.js';
 
 /** A task end users may enqueue, in a queue of its own. */
@@ -21,7 +22,7 @@ async function userInsert(ctx: ProbeContext, user: string, values: Record<string
     'authenticated',
     (c) =>
       c.query<JobRow>(
-        `insert into public.jobs (${columns.join(', ')}) values (${columns.map((_, i) => `$${i + 1}`).join(', ')}) returning *`,
+        `insert into public.jobs (${columns.join(', ')}) values (${columns.map((_, i) => `$${i + 1}`).join(', ')}) returning ${USER_JOB_COLUMNS.join(', ')}`,
         Object.values(values),
       ),
     user,
