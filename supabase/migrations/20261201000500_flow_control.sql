@@ -46,7 +46,6 @@ volatile
 set search_path = ''
 as $$
 declare
-  actor text := public.job_actor();
   ids uuid[] := '{}';
   got uuid[];
   k record;
@@ -100,12 +99,7 @@ begin
         limit least(k.concurrency_limit - running, wanted - cardinality(ids))
         for update skip locked
       ))
-      returning j.*
-    ),
-    history as (
-      insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor)
-      select c.id, c.user_id, c.queue, c.task, 'processing', 'pending', 'processing', c.stage, c.attempts, job_claim_rows.worker_id, actor
-      from claimed c
+      returning j.id
     )
     select coalesce(array_agg(c.id), '{}') into got from claimed c;
     ids := ids || got;
@@ -127,12 +121,7 @@ begin
         limit wanted - cardinality(ids)
         for update skip locked
       ))
-      returning j.*
-    ),
-    history as (
-      insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor)
-      select c.id, c.user_id, c.queue, c.task, 'processing', 'pending', 'processing', c.stage, c.attempts, job_claim_rows.worker_id, actor
-      from claimed c
+      returning j.id
     )
     select coalesce(array_agg(c.id), '{}') into got from claimed c;
     ids := ids || got;
@@ -163,7 +152,6 @@ declare
   times timestamptz[];
   counts integer[];
 begin
-  perform set_config('supajobs.history_written', 'on', true);
   for q in
     select c.* from public.job_queues c
     where c.queue = any (controlled) and not c.paused
@@ -207,7 +195,6 @@ begin
   if batch_size - cardinality(ids) > 0 then
     ids := ids || public.job_claim_rows(worker_id, queues, controlled, batch_size - cardinality(ids), lease_seconds, null);
   end if;
-  perform set_config('supajobs.history_written', 'off', true);
   return query select j.* from public.jobs j where j.id = any (ids) order by j.priority desc, j.run_at, j.created_at;
 end
 $$;
@@ -286,9 +273,10 @@ as $$
   order by c.queue
 $$;
 
-revoke all on table public.job_queues from public, anon, authenticated;
+revoke all on table public.job_queues from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.job_queues to service_role;
 
+-- All service_role only: claim_jobs runs as its caller, and calls the helpers.
 do $$
 declare
   fn text;
@@ -302,14 +290,7 @@ begin
     'public.set_queue_limits(text, integer, integer)',
     'public.get_queue_controls()'
   ] loop
-    execute format('revoke all on function %s from public, anon, authenticated', fn);
-  end loop;
-  foreach fn in array array[
-    'public.pause_queue(text)',
-    'public.resume_queue(text)',
-    'public.set_queue_limits(text, integer, integer)',
-    'public.get_queue_controls()'
-  ] loop
+    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
     execute format('grant execute on function %s to service_role', fn);
   end loop;
 end

@@ -223,7 +223,7 @@ begin
 end
 $$;
 
-revoke all on table public.job_schedules from public, anon, authenticated;
+revoke all on table public.job_schedules from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.job_schedules to service_role;
 alter table public.job_schedules enable row level security;
 alter table public.job_queues enable row level security;
@@ -242,7 +242,7 @@ begin
     'public.get_job_schedules()',
     'public.fire_schedule(text, timestamptz[], timestamptz)'
   ] loop
-    execute format('revoke all on function %s from public, anon, authenticated', fn);
+    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
     execute format('grant execute on function %s to service_role', fn);
   end loop;
 end
