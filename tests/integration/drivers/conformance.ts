@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver, WakeUpHint } from '../../../src/drivers/driver.js';
 import { DatabaseError } from '../../../src/errors.js';
 import { jobFromRow } from '../../../src/queue/job.js';
+import { QueueControls } from '../../../src/queue/queue-controls.js';
+import { ScheduleStore } from '../../../src/schedules/schedule-store.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 export interface ConformanceSetup {
@@ -215,6 +217,36 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
         driver.enqueue({ task: '' }),
         (error: unknown) => error instanceof DatabaseError && error.sqlState === '22023',
       );
+    });
+
+    test('schedules and queue controls through callRows: same rows on every transport', async () => {
+      const queue = freshQueue();
+      const schedules = new ScheduleStore(driver);
+      const saved = await schedules.schedule({ name: `${queue}-every-second`, cron: '* * * * * *', task: 'echo', queue: `${queue}-ticks`, timezone: 'Europe/Berlin' });
+      assert.equal(saved.timezone, 'Europe/Berlin');
+      assert.ok(saved.since instanceof Date);
+      await db.pool.query("update job_schedules set since = now() - interval '5 seconds' where name = $1", [saved.name]);
+      const { schedules: listed, databaseNow } = await schedules.list();
+      const mine = listed.find((s) => s.name === saved.name);
+      assert.ok(mine && databaseNow);
+      const tick = new Date(Math.floor(mine.since.getTime() / 1000) * 1000 + 1000);
+      const fired = await schedules.fire(saved.name, [tick], null);
+      assert.deepEqual(fired.map((f) => f.tick.getTime()), [tick.getTime()]);
+      assert.equal((await row(fired[0]?.jobId as string)).job_key, `schedule:${saved.name}@${tick.toISOString()}`);
+      assert.deepEqual(await schedules.fire(saved.name, [tick], null), [], 'a tick fires once');
+      assert.equal(await schedules.unschedule(saved.name), true);
+      const controls = new QueueControls(driver);
+      await controls.pause(queue);
+      await controls.setLimits(queue, { maxRunning: 2, maxPerSecond: 5 });
+      assert.deepEqual((await controls.list()).filter((c) => c.queue === queue).map((c) => [c.paused, c.maxRunning, c.maxPerSecond, c.processing]), [[true, 2, 5, 0]]);
+      await driver.enqueue({ task: 'echo', queue });
+      assert.deepEqual(await driver.claim({ workerId: worker, queues: [queue], batchSize: 5, leaseSeconds: 30 }), []);
+      await controls.resume(queue);
+      const claimed = await driver.claim({ workerId: worker, queues: [queue], batchSize: 5, leaseSeconds: 30 });
+      assert.equal(claimed.length, 1);
+      assert.deepEqual(claimed[0], jobFromRow(await row(claimed[0]?.id as string)), 'a claim through the limited path, field for field');
+      await controls.setLimits(queue, {});
+      await assert.rejects(controls.setLimits(queue, { maxRunning: -1 }), (error: unknown) => error instanceof DatabaseError && error.sqlState === '22023');
     });
 
     test('ping answers', async () => {
