@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Driver } from '../src/drivers/driver.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { jobFromRow } from '../src/queue/job.js';
+import { jobFromRow } from '../src/drivers/rows.js';
 import { JobProcessor } from '../src/queue/processor.js';
 import { TaskRegistry } from '../src/queue/task-registry.js';
 

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from './config.js';
 import { openConnection } from './drivers/connect.js';
 import { createLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
-import type { EnqueueInput } from './queue/job.js';
+import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
 import { Worker } from './worker.js';
@@ -22,7 +22,7 @@ export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobEr
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
-export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
+export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';

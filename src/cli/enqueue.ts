@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Config } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from '../queue/enqueue-input.js';
-import type { EnqueueInput } from '../queue/job.js';
+import type { EnqueueInput } from '../job.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
 export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver } from '../drivers/driver.js';
-import type { QueueStats } from '../queue/job.js';
+import type { QueueStats } from '../job.js';
 import { summarize } from '../queue/monitor.js';
 import { usage } from './args.js';
 

@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, QueueStats } from './job.js';
+import type { EnqueueInput, QueueStats } from '../job.js';
 
 /**
  * What a producer or an admin tool uses: enqueue (with the payload limit checked before the

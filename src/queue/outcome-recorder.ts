@@ -3,7 +3,7 @@ import type { Driver } from '../drivers/driver.js';
 import { reconnectDelayMs } from '../drivers/wakeups.js';
 import { DatabaseError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 
 export interface RecordedFailure {
   code: string;

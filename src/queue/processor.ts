@@ -3,7 +3,7 @@ import { reconnectDelayMs } from '../drivers/wakeups.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { JobAbort } from './job-abort.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 import { OutcomeRecorder, type RecordOutcome } from './outcome-recorder.js';
 import { runJob, type JobOutcome } from './run-job.js';
 import type { TaskRegistry } from './task-registry.js';

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
-import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
