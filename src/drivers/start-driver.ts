@@ -6,7 +6,7 @@ import type { ShutdownCoordinator } from '../shutdown.js';
 import { createDriver } from './create-driver.js';
 import type { Driver } from './driver.js';
 import { toDatabaseError } from './postgres/errors.js';
-import { reconnectDelayMs } from './wakeups.js';
+import { reconnectBackoffMs } from '../reconnect-backoff.js';
 
 export interface StartDriverOptions {
   config: Readonly<Config>;
@@ -45,7 +45,7 @@ export async function startDriver(options: StartDriverOptions): Promise<Driver> 
       if (config.transport === 'embedded' || !isTransient(error)) throw error;
       if (signal.aborted) throw new StartAbortedError();
       options.onUnreachable?.(true);
-      const delay = reconnectDelayMs(attempt, 500, 30_000);
+      const delay = reconnectBackoffMs(attempt, 500, 30_000);
       if (attempt === 1 || attempt % 10 === 0) {
         logger.warn({ err: error, attempt, retryInMs: Math.round(delay) }, 'database unreachable at start; trying again');
       }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver } from '../drivers/driver.js';
-import { reconnectDelayMs } from '../drivers/wakeups.js';
+import { reconnectBackoffMs } from '../reconnect-backoff.js';
 import { DatabaseError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Job } from '../job.js';
@@ -132,7 +132,7 @@ export class OutcomeRecorder {
           this.#options.logger.error({ err: error }, `${what} failed; the job will be reclaimed when its lease expires`);
           return undefined;
         }
-        const delay = reconnectDelayMs(attempt, 100, 5_000);
+        const delay = reconnectBackoffMs(attempt, 100, 5_000);
         this.#options.logger.warn({ err: error, retryInMs: Math.round(delay) }, `${what} failed; retrying`);
         await sleep(delay);
       }

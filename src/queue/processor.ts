@@ -1,5 +1,5 @@
 import type { Driver, WakeUpHint } from '../drivers/driver.js';
-import { reconnectDelayMs } from '../drivers/wakeups.js';
+import { reconnectBackoffMs } from '../reconnect-backoff.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { JobAbort } from './job-abort.js';
@@ -223,7 +223,7 @@ export class JobProcessor {
     this.#claimFailures++;
     this.#moreMayBeReady = true;
     // One retry timer at a time, sooner than the poll while the database is coming back.
-    const delay = Math.min(this.#o.pollIntervalMs, reconnectDelayMs(this.#claimFailures, 200, 10_000));
+    const delay = Math.min(this.#o.pollIntervalMs, reconnectBackoffMs(this.#claimFailures, 200, 10_000));
     if (this.#claimFailures === 1 || this.#claimFailures % 20 === 0) {
       this.#o.logger.warn({ err: error, failures: this.#claimFailures, retryInMs: Math.round(delay) }, 'claiming jobs failed');
     }

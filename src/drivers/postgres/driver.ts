@@ -4,7 +4,7 @@ import { redactUrl } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
-import { WakeUpListeners } from '../wakeups.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
 import { toDatabaseError } from './errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
