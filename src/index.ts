@@ -7,7 +7,7 @@
  *   await queue.enqueue({ task: 'convert-pdf', payload: { url } });
  */
 import { loadConfig, type Config } from './config.js';
-import { openConnection } from './drivers/connect.js';
+import { openDatabase } from './database/open-database.js';
 import { createLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './job.js';
@@ -62,8 +62,8 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
   const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
-  const connection = await openConnection(config, logger);
-  return new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => connection.close() });
+  const database = await openDatabase(config, logger, 'client');
+  return new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => database.close() });
 }
 
 /** Enqueues one job on a connection of its own (for scripts; keep a QueueClient for anything frequent). */

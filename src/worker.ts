@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
-import { startDriver } from './drivers/start-driver.js';
+import { waitForDatabase } from './database/wait-for-database.js';
+import type { Database } from './database/open-database.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
@@ -86,12 +87,11 @@ export class Worker {
       () => undefined,
       (error: unknown) => (starting.abort(), error as Error),
     );
-    let driver: Driver;
+    let database: Database;
     try {
-      driver = await startDriver({
+      database = await waitForDatabase({
         config,
         logger,
-        shutdown: s,
         signal: starting.signal,
         onUnreachable: (unreachable) => (this.#unreachable = unreachable),
       });
@@ -100,11 +100,12 @@ export class Worker {
     }
     const healthError = await healthUp;
     if (healthError) {
-      await driver.stop();
+      await database.close();
       throw healthError;
     }
+    const driver = database.driver;
     this.#driver = driver;
-    s.add({ name: 'driver', stop: () => driver.stop() });
+    s.add({ name: 'database', stop: () => database.close() });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });

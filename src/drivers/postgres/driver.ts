@@ -5,7 +5,7 @@ import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
-import { toDatabaseError } from './errors.js';
+import { asDatabaseError } from '../../errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
@@ -208,7 +208,7 @@ export class PostgresDriver implements Driver {
       const result = await this.#pool.query<R>(config);
       return result.rows;
     } catch (error) {
-      throw toDatabaseError(error, name);
+      throw asDatabaseError(error, name);
     }
   }
 }
