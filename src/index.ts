@@ -8,7 +8,7 @@
  */
 import { loadConfig, type Config } from './config.js';
 import { openDatabase } from './database/open-database.js';
-import { createLogger, type Logger } from './logger.js';
+import { createConfiguredLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
@@ -41,14 +41,7 @@ export interface CreateWorkerOptions {
 /** A worker configured from the environment (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger =
-    options.logger ??
-    createLogger({
-      level: config.logLevel,
-      pretty: config.nodeEnv === 'development',
-      secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
-      base: { workerId: config.workerId },
-    });
+  const logger = options.logger ?? createConfiguredLogger(config);
   return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
 }
 
@@ -61,7 +54,7 @@ export interface ConnectOptions {
 /** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
+  const logger = options.logger ?? createConfiguredLogger(config, { level: 'warn', pretty: false, base: undefined });
   const database = await openDatabase(config, logger, 'client');
   return new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => database.close() });
 }

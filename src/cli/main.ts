@@ -2,7 +2,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { loadConfig, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createConfiguredLogger, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
 import { openDatabase, type Database } from '../database/open-database.js';
 import { VERSION } from '../version.js';
@@ -45,12 +45,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: config.nodeEnv === 'development',
-    secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
-    base: { workerId: config.workerId },
-  });
+  const logger = createConfiguredLogger(config);
   if (command === 'start') {
     await startCommand(config, logger);
     return -1; // keeps running; the shutdown coordinator exits

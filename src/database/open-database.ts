@@ -46,8 +46,8 @@ export async function openDatabase(config: Readonly<Config>, logger: Logger, use
   let startedEmbeddedServer = false;
   try {
     if (config.transport === 'embedded') {
-      server = new EmbeddedPostgres({ dir: config.embedded.dir, port: config.embedded.port });
-      startedEmbeddedServer = (await runningServerPort(path.join(config.embedded.dir, 'data'))) === undefined;
+      server = new EmbeddedPostgres({ dir: config.embeddedDir, port: config.embeddedPort });
+      startedEmbeddedServer = (await runningServerPort(path.join(config.embeddedDir, 'data'))) === undefined;
       await server.start();
       url = server.url;
       if (use === 'worker') {
