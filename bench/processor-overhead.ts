@@ -67,7 +67,6 @@ const processor = new JobProcessor({
   pollIntervalMs: 1000,
   leaseSeconds: 60,
   jobTimeoutMs: 60_000,
-  reclaimIntervalMs: 60_000,
 });
 const cpu = process.cpuUsage();
 const started = performance.now();

@@ -5,6 +5,7 @@ import type { Database } from './database/open-database.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
+import { ExpiredLeaseReclaimer } from './queue/expired-lease-reclaimer.js';
 import { QueueMonitor } from './queue/monitor.js';
 import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
@@ -109,22 +110,19 @@ export class Worker {
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
-    const processor = new JobProcessor({
+    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics });
+    const reclaimer = new ExpiredLeaseReclaimer({
       driver,
-      tasks,
       logger,
       metrics: this.metrics,
-      workerId: config.workerId,
-      queues: config.queues,
-      maxConcurrentJobs: config.maxConcurrentJobs,
-      pollIntervalMs: config.pollIntervalMs,
-      leaseSeconds: config.leaseSeconds,
-      jobTimeoutMs: config.jobTimeoutMs,
-      reclaimIntervalMs: config.reclaimIntervalMs,
+      intervalMs: config.reclaimIntervalMs,
+      onReclaimed: () => processor.wake(),
     });
     this.#processor = processor;
     monitor.start();
     s.add({ name: 'queue monitor', stop: () => monitor.stop() });
+    reclaimer.start();
+    s.add({ name: 'expired lease reclaimer', stop: () => reclaimer.stop() });
     processor.start();
     s.add({
       name: 'job processor',
