@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { createConfiguredLogger, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
 import { openDatabase, type Database } from '../database/open-database.js';
+import { QueueClient } from '../queue/client.js';
 import { VERSION } from '../version.js';
 import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retryCommand } from './admin.js';
 import { UsageError } from './args.js';
@@ -55,16 +56,18 @@ async function main(argv: string[]): Promise<number> {
 
 /** A one-shot command on its own connection. */
 async function runOnce(command: string, args: string[], config: Readonly<Config>, logger: Logger): Promise<number> {
+  // Every command but migrate goes through the library's QueueClient: one way in for every rule.
+  const client = (database: Database) => new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes });
   const commands: Record<string, (database: Database) => Promise<void>> = {
     migrate: async (database) => {
       const { applied } = await migrate(database.url as string);
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
-    enqueue: (database) => enqueueCommand(args, config, database.driver),
-    stats: (database) => statsCommand(args, database.driver),
-    retry: (database) => retryCommand(args, database.driver),
-    cancel: (database) => cancelCommand(args, database.driver),
-    purge: (database) => purgeCommand(args, database.driver),
+    enqueue: (database) => enqueueCommand(args, client(database)),
+    stats: (database) => statsCommand(args, client(database)),
+    retry: (database) => retryCommand(args, client(database)),
+    cancel: (database) => cancelCommand(args, client(database)),
+    purge: (database) => purgeCommand(args, client(database)),
   };
   const run = commands[command];
   if (!run) {

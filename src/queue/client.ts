@@ -18,6 +18,11 @@ export class QueueClient {
     this.#close = options.close ?? (() => driver.stop());
   }
 
+  /** Throws the error enqueue would (SQLSTATE 22023) without enqueueing: for a caller that reports where the input came from. */
+  check(job: EnqueueInput, index?: number): void {
+    checkEnqueueInput(job, this.#maxPayloadBytes, index);
+  }
+
   enqueue(job: EnqueueInput): Promise<string> {
     checkEnqueueInput(job, this.#maxPayloadBytes);
     return this.#driver.enqueue(job);
