@@ -18,7 +18,7 @@ export interface LeaseKeeperOptions {
  *
  * Ordering: a lease renewal and a completion of the same jobs lock the same rows in different
  * orders and could deadlock. So a renewal leaves out the jobs whose completion is being stored,
- * and a completion is stored only while no renewal is under way.
+ * and a completion waits for the renewals under way before it is stored.
  */
 export class LeaseKeeper {
   readonly #options: LeaseKeeperOptions;
@@ -61,11 +61,14 @@ export class LeaseKeeper {
     this.#unrecorded.delete(id);
   }
 
-  /** Stores completions once no renewal is under way, their jobs left out of renewals meanwhile. */
+  /**
+   * Stores completions: their jobs are left out of renewals from now on, and the store waits for
+   * the renewals already under way (which may include them). It never waits for a later one.
+   */
   async storing<T>(ids: string[], store: () => Promise<T>): Promise<T> {
-    while (this.#renewals.size > 0) await Promise.all(this.#renewals);
     for (const id of ids) this.#storing.add(id);
     try {
+      await Promise.all(this.#renewals);
       return await store();
     } finally {
       for (const id of ids) this.#storing.delete(id);
