@@ -73,6 +73,9 @@ export class ClaimTriggers {
   }
 
   #scheduleAt(at: number): void {
+    // A hint is untrusted input: a time new Date() could not read (NaN) must not replace the
+    // timer already set (setTimeout would fire it at once and the real run_at would be lost).
+    if (!Number.isFinite(at)) return;
     if (!this.#poll || (this.#nextRunAt && this.#nextRunAt.at <= at)) return;
     this.#clearNextRunAt();
     const timer = setTimeout(() => {

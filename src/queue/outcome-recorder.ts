@@ -11,6 +11,8 @@ export interface RecordedFailure {
   code: string;
   message: string;
   retryable: boolean;
+  /** For the job's owner (jobs.public_error); null: none. */
+  publicMessage?: string | null;
 }
 
 export interface OutcomeRecorderOptions {
@@ -92,6 +94,7 @@ export class OutcomeRecorder {
           errorCode: failure.code,
           message: failure.message,
           retryable: failure.retryable,
+          publicMessage: failure.publicMessage ?? null,
         }),
       );
       if (status === undefined) return;

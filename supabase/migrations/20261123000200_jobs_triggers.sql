@@ -83,10 +83,8 @@ declare
   next_run_at timestamptz;
   actor text := public.job_actor();
 begin
-  -- claim_jobs and complete_jobs record their own history (see there).
-  if current_setting('supajobs.history_written', true) = 'on' then
-    return null;
-  end if;
+  -- Every change of status or stage is recorded here, for every writer: nothing a caller can
+  -- set (a setting, a role) makes this trigger stand aside.
   insert into public.job_events
     (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor, error_code, message)
   select n.id, n.user_id, n.queue, n.task,
@@ -119,32 +117,67 @@ create trigger jobs_after_update
   referencing old table as old_jobs new table as new_jobs
   for each statement execute function public.job_after_update();
 
--- History is append-only: no update ever; a delete only from purge_jobs(), which marks its
--- transaction with the setting supajobs.purging.
+-- History is append-only: no update ever, and a delete only from purge_jobs(). purge_jobs (as
+-- owner) first writes its transaction's id into supajobs.history_purges, a table only the owner
+-- can write, and removes it before returning; this guard lets a delete through only in a
+-- transaction holding that row. Nothing a client can set (a setting, a role it may take) makes
+-- such a row: anon, authenticated and service_role have no rights on the table (nor any DELETE
+-- on job_events), and an error inside purge_jobs rolls the row back with everything else.
+create schema if not exists supajobs;
+revoke all on schema supajobs from public;
+
+create table supajobs.history_purges (
+  xact xid8 primary key
+);
+revoke all on table supajobs.history_purges from public;
+
 create function public.job_events_guard()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if tg_op = 'DELETE' and current_setting('supajobs.purging', true) = 'on' then
-    return old;
+  -- Read as the caller: a role other than the owner cannot read the table, so it is refused here too.
+  if tg_op = 'DELETE' and exists (select 1 from supajobs.history_purges p where p.xact = pg_current_xact_id()) then
+    return null;
   end if;
-  raise exception 'job_events is append-only' using errcode = '42501';
+  raise exception 'job_events is append-only: history goes only with purge_jobs()' using errcode = '42501';
 end
 $$;
 
+-- Statement level: a purge of many rows checks once.
 create trigger job_events_append_only
   before update or delete on public.job_events
-  for each row execute function public.job_events_guard();
+  for each statement execute function public.job_events_guard();
 
 create trigger job_events_no_truncate
   before truncate on public.job_events
   for each statement execute function public.job_events_guard();
 
+-- A job's id is its history's key: changing it would leave the change unrecorded (the history
+-- trigger pairs old and new rows by id).
+create function public.job_id_guard()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception 'a job''s id cannot change' using errcode = '42501';
+end
+$$;
+
+create trigger jobs_id_fixed
+  before update on public.jobs
+  for each row
+  when (old.id is distinct from new.id)
+  execute function public.job_id_guard();
+
 -- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
 -- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,
 -- and queue and attempts from job_client_tasks, which also says which tasks users may enqueue.
+-- The tier also bounds what users insert: payload size, run_at (now .. max_run_at_ahead) and
+-- how many live jobs they may have (a transaction-level lock per user makes the count exact
+-- under concurrent inserts).
 create function public.job_before_user_insert()
 returns trigger
 language plpgsql
@@ -154,6 +187,9 @@ as $$
 declare
   owner uuid := auth.uid();
   client_task public.job_client_tasks;
+  plan public.job_priority_tiers;
+  payload_bytes integer;
+  live integer;
 begin
   if owner is null then
     raise exception 'an end user job needs a signed-in user' using errcode = '42501';
@@ -162,20 +198,47 @@ begin
   if not found then
     raise exception 'task "%" cannot be enqueued by users', new.task using errcode = '42501';
   end if;
+  select t.* into plan
+  from public.job_priority_tiers t
+  where t.tier = coalesce((select u.tier from public.job_user_tiers u where u.user_id = owner), 'free');
+  if not found then
+    -- No 'free' row: the column defaults of job_priority_tiers.
+    plan.tier := 'free';
+    plan.priority := 0;
+    plan.max_live_jobs := 100;
+    plan.max_payload_bytes := 65536;
+    plan.max_run_at_ahead := interval '30 days';
+  end if;
+
+  new.payload := coalesce(new.payload, '{}'::jsonb);
+  payload_bytes := octet_length(new.payload::text);
+  if payload_bytes > plan.max_payload_bytes then
+    raise exception 'payload is % bytes; at most % on plan "%"', payload_bytes, plan.max_payload_bytes, plan.tier
+      using errcode = '54000';
+  end if;
+  new.run_at := greatest(coalesce(new.run_at, now()), now());
+  if new.run_at > now() + plan.max_run_at_ahead then
+    raise exception 'run_at may be at most % ahead on plan "%"', plan.max_run_at_ahead, plan.tier
+      using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtext('supajobs.user_live_jobs'), hashtext(owner::text));
+  select count(*) into live
+  from (select 1 from public.jobs j
+        where j.user_id = owner and j.from_user and j.status in ('pending', 'processing')
+        limit plan.max_live_jobs) l;
+  if live >= plan.max_live_jobs then
+    raise exception 'at most % pending or processing jobs on plan "%"', plan.max_live_jobs, plan.tier
+      using errcode = '54000';
+  end if;
+
   new.id := gen_random_uuid();
   new.user_id := owner;
+  new.from_user := true;
   new.queue := client_task.queue;
   new.max_attempts := client_task.max_attempts;
   new.status := 'pending';
   new.attempts := 0;
-  new.run_at := coalesce(new.run_at, now());
-  new.priority := coalesce(
-    (select t.priority
-       from public.job_user_tiers u
-       join public.job_priority_tiers t on t.tier = u.tier
-      where u.user_id = owner),
-    (select t.priority from public.job_priority_tiers t where t.tier = 'free'),
-    0);
+  new.priority := plan.priority;
   new.backoff_base_seconds := null;
   new.backoff_max_seconds := null;
   new.locked_by := null;

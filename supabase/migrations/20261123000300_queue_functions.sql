@@ -126,6 +126,8 @@ begin
     when jsonb_typeof(e.j -> 'run_at') <> all (array['null', 'string']) then '"run_at" must be a timestamp string'
     -- A string naming infinity is either infinite or unreadable: refused here either way.
     when e.j ->> 'run_at' ilike '%infinity%' then '"run_at" must be a finite timestamp'
+    when (e.j ->> 'run_at')::timestamptz not between '2000-01-01 00:00:00+00' and '9999-12-31 23:59:59+00'
+      then '"run_at" must be between 2000-01-01 and 9999-12-31'
     when jsonb_typeof(e.j -> 'user_id') <> all (array['null', 'string']) then '"user_id" must be a uuid string'
     when jsonb_typeof(e.j -> 'backoff_base_seconds') <> all (array['null', 'number']) then '"backoff_base_seconds" must be a number'
     when (e.j ->> 'backoff_base_seconds')::numeric not between 0 and 31536000
@@ -165,9 +167,9 @@ begin
   ),
   -- One row per live key: the first element holding it.
   to_insert as (
-    select distinct on (coalesce(i.job_key, i.new_id::text), i.user_id) i.*
+    select distinct on (coalesce(i.job_key, i.new_id::text), i.task, i.user_id) i.*
     from input i
-    order by coalesce(i.job_key, i.new_id::text), i.user_id, i.ord
+    order by coalesce(i.job_key, i.new_id::text), i.task, i.user_id, i.ord
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
@@ -176,15 +178,18 @@ begin
            t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
     from to_insert t
     order by t.ord
-    -- A live job with this key exists: touch nothing, but lock it and return its id.
-    on conflict (job_key, user_id) where job_key is not null and status in ('pending', 'processing')
+    -- A live job of this task with this key exists: touch nothing, but lock it and return its id.
+    -- Only the service's own jobs count (from_user false): an end user's job never takes a key
+    -- the service will use.
+    on conflict (job_key, task, user_id, from_user) where job_key is not null and status in ('pending', 'processing')
     do update set job_key = excluded.job_key
-    returning j.id, j.job_key, j.user_id
+    returning j.id, j.job_key, j.task, j.user_id
   )
   select coalesce(k.id, i.new_id)
   from input i
   left join inserted k
-    on i.job_key is not null and k.job_key = i.job_key and k.user_id is not distinct from i.user_id
+    on i.job_key is not null and k.job_key = i.job_key and k.task = i.task
+       and k.user_id is not distinct from i.user_id
   order by i.ord;
 end
 $$;
@@ -200,19 +205,13 @@ create function public.claim_jobs(
 returns setof public.jobs
 language plpgsql
 volatile
--- As owner: it writes history rows, which no caller may write directly.
-security definer
 set search_path = ''
 as $$
-declare
-  actor text := public.job_actor();
 begin
   perform public.job_check_argument(length(worker_id) between 1 and 200, 'worker_id must be 1 to 200 characters');
   perform public.job_check_argument(batch_size between 1 and 1000, 'batch_size must be between 1 and 1000');
   perform public.job_check_argument(lease_seconds between 1 and 86400, 'lease_seconds must be between 1 and 86400');
-  -- The hot path writes its own history rows (cheaper than the update trigger's join of old and
-  -- new rows, which this setting tells to stand aside for this statement).
-  perform set_config('supajobs.history_written', 'on', true);
+  -- History: the update trigger records every claim (no writer can tell it to stand aside).
   return query
   with claimed as (
     update public.jobs j
@@ -235,14 +234,8 @@ begin
       for update skip locked
     ))
     returning j.*
-  ),
-  history as (
-    insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor)
-    select c.id, c.user_id, c.queue, c.task, 'processing', 'pending', 'processing', c.stage, c.attempts, claim_jobs.worker_id, actor
-    from claimed c
   )
   select * from claimed c order by c.priority desc, c.run_at, c.created_at;
-  perform set_config('supajobs.history_written', 'off', true);
 end
 $$;
 
@@ -309,16 +302,10 @@ create function public.complete_jobs(worker_id text, ids uuid[], results jsonb d
 returns setof uuid
 language plpgsql
 volatile
--- As owner: it writes history rows, which no caller may write directly.
-security definer
 set search_path = ''
 as $$
-declare
-  actor text := public.job_actor();
 begin
   perform public.job_check_argument(results is null or jsonb_typeof(results) = 'array', 'results must be a JSON array aligned with ids');
-  -- As in claim_jobs: the hot path writes its own history rows.
-  perform set_config('supajobs.history_written', 'on', true);
   return query
   with done as (
     update public.jobs j
@@ -337,15 +324,9 @@ begin
       and (complete_jobs.attempts is null
            or complete_jobs.attempts[d.ord] is null
            or j.attempts = complete_jobs.attempts[d.ord])
-    returning j.id, j.user_id, j.queue, j.task, j.stage, j.attempts
-  ),
-  history as (
-    insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor)
-    select d.id, d.user_id, d.queue, d.task, 'completed', 'processing', 'completed', d.stage, d.attempts, complete_jobs.worker_id, actor
-    from done d
+    returning j.id
   )
   select d.id from done d;
-  perform set_config('supajobs.history_written', 'off', true);
 end
 $$;
 
@@ -358,7 +339,8 @@ create function public.fail_job(
   error_code text,
   error_message text default null,
   retryable boolean default true,
-  attempt integer default null
+  attempt integer default null,
+  public_error text default null
 )
 returns text
 language plpgsql
@@ -377,6 +359,7 @@ begin
       failed_at = case when fail_job.retryable and j.attempts < j.max_attempts then null else now() end,
       error_code = fail_job.error_code,
       last_error = left(fail_job.error_message, 10000),
+      public_error = left(fail_job.public_error, 1000),
       locked_by = null,
       lease_expires_at = null,
       updated_at = now()
@@ -528,15 +511,15 @@ volatile
 set search_path = ''
 as $$
   with retry as (
-    select distinct on (coalesce(f.job_key, f.id::text), f.user_id) f.id
+    select distinct on (coalesce(f.job_key, f.id::text), f.task, f.user_id, f.from_user) f.id
     from public.jobs f
     where f.status = 'failed'
       and (retry_failed_jobs.queue is null or f.queue = retry_failed_jobs.queue)
       and not exists (select 1 from public.jobs l
-                      where f.job_key is not null and l.job_key = f.job_key
-                        and l.user_id is not distinct from f.user_id
+                      where f.job_key is not null and l.job_key = f.job_key and l.task = f.task
+                        and l.user_id is not distinct from f.user_id and l.from_user = f.from_user
                         and l.status in ('pending', 'processing'))
-    order by coalesce(f.job_key, f.id::text), f.user_id, f.failed_at desc, f.id
+    order by coalesce(f.job_key, f.id::text), f.task, f.user_id, f.from_user, f.failed_at desc, f.id
   ),
   done as (
     update public.jobs j
@@ -569,7 +552,7 @@ $$;
 -- Delete finished jobs (by default completed and cancelled; name 'failed' to drop dead letters
 -- too) last changed before now() - older_than, with their history. Returns how many jobs.
 -- SECURITY DEFINER: its callers (service_role) may not delete job_events themselves; this is the
--- one way history goes.
+-- one way history goes (see job_events_guard).
 create function public.purge_jobs(older_than interval, statuses text[] default array['completed', 'cancelled'])
 returns integer
 language plpgsql
@@ -583,7 +566,8 @@ begin
   perform public.job_check_argument(older_than >= interval '0', 'older_than must not be negative');
   perform public.job_check_argument(statuses <@ array['completed', 'failed', 'cancelled'],
                                     'statuses may name only completed, failed and cancelled');
-  perform set_config('supajobs.purging', 'on', true);
+  -- The one way history goes: see job_events_guard.
+  insert into supajobs.history_purges (xact) values (pg_current_xact_id());
   with gone as (
     delete from public.jobs j
     where j.status = any (purge_jobs.statuses)
@@ -594,12 +578,13 @@ begin
     delete from public.job_events e using gone where e.job_id = gone.id
   )
   select count(*)::integer into purged from gone;
-  perform set_config('supajobs.purging', 'off', true);
+  delete from supajobs.history_purges p where p.xact = pg_current_xact_id();
   return purged;
 end
 $$;
 
--- An end user cancels their own pending job (checked against auth.uid()).
+-- An end user cancels their own pending job (checked against auth.uid()), and only one they
+-- inserted themselves: what the service enqueued for them is the service's to cancel.
 create function public.cancel_my_job(id uuid)
 returns boolean
 language sql
@@ -613,6 +598,7 @@ as $$
     where j.id = cancel_my_job.id
       and j.status = 'pending'
       and j.user_id = auth.uid()
+      and j.from_user
     returning 1
   )
   select exists (select 1 from done)
