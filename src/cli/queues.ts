@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { Driver } from '../drivers/driver.js';
-import { QueueControls, type QueueControl } from '../queue/queue-controls.js';
+import type { QueueClient } from '../queue/client.js';
+import type { QueueControl } from '../queue/queue-controls.js';
 import { UsageError, usage } from './args.js';
 import { formatTable } from './table.js';
 
@@ -8,13 +8,13 @@ export const QUEUES_HELP = `supajobs queues [list] [--json]
 supajobs queues pause|resume <queue>
 supajobs queues limit <queue> [--max-running N|none] [--max-per-second N|none]`;
 
-export async function queuesCommand(args: string[], driver: Driver): Promise<void> {
+export async function queuesCommand(args: string[], client: QueueClient): Promise<void> {
   const { values, positionals } = usage(() => parseArgs({ args, options: {
     json: { type: 'boolean' },
     'max-running': { type: 'string' },
     'max-per-second': { type: 'string' },
   }, allowPositionals: true }));
-  const controls = new QueueControls(driver);
+  const controls = client.queueControls;
   const [action = 'list', queue] = positionals;
   if (action === 'list') {
     const list = await controls.list();

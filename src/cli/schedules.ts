@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { Driver } from '../drivers/driver.js';
+import type { QueueClient } from '../queue/client.js';
 import { CronSchedule } from '../schedules/cron.js';
 import type { MissedTicks, Schedule } from '../schedules/schedule.js';
-import { ScheduleStore } from '../schedules/schedule-store.js';
 import { UsageError, parseInteger, usage } from './args.js';
 import { formatTable } from './table.js';
 
@@ -11,7 +10,7 @@ supajobs schedules add <name> <cron> <task> [payload-json] [--queue Q] [--priori
                  [--timezone Europe/Berlin] [--missed run_latest|skip] [--disabled]
 supajobs schedules remove|enable|disable <name>`;
 
-export async function schedulesCommand(args: string[], driver: Driver): Promise<void> {
+export async function schedulesCommand(args: string[], queue: QueueClient): Promise<void> {
   const { values, positionals } = usage(() => parseArgs({ args, options: {
     json: { type: 'boolean' },
     queue: { type: 'string' },
@@ -21,7 +20,7 @@ export async function schedulesCommand(args: string[], driver: Driver): Promise<
     missed: { type: 'string' },
     disabled: { type: 'boolean' },
   }, allowPositionals: true }));
-  const store = new ScheduleStore(driver);
+  const store = queue.schedules;
   const [action = 'list', name, ...rest] = positionals;
   if (action === 'list') {
     const { schedules } = await store.list();

@@ -1,31 +1,29 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Driver } from '../drivers/driver.js';
-import type { QueueStats } from '../queue/job.js';
+import type { QueueClient } from '../queue/client.js';
+import type { QueueStats } from '../job.js';
 import { summarize } from '../queue/monitor.js';
-import { QueueControls } from '../queue/queue-controls.js';
-import { ScheduleStore } from '../schedules/schedule-store.js';
 import { usage } from './args.js';
 import { formatQueueControls } from './queues.js';
 import { formatSchedules } from './schedules.js';
 
 export const STATS_HELP = 'supajobs stats [--watch] [--interval SECONDS] [--json]';
 
-export async function statsCommand(args: string[], driver: Driver): Promise<void> {
+export async function statsCommand(args: string[], queue: QueueClient): Promise<void> {
   const { values } = usage(() => parseArgs({ args, options: { watch: { type: 'boolean' }, interval: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true }));
   const intervalMs = Math.max(0.2, Number(values.interval ?? 2)) * 1000;
   const stopped = new AbortController();
   if (values.watch) process.once('SIGINT', () => stopped.abort());
   do {
-    if (values.json) process.stdout.write(`${JSON.stringify(await driver.stats())}\n`);
-    else process.stdout.write(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${await statsText(driver)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(await queue.stats())}\n`);
+    else process.stdout.write(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${await statsText(queue)}\n`);
     if (values.watch) await sleep(intervalMs, undefined, { signal: stopped.signal }).catch(() => undefined);
   } while (values.watch && !stopped.signal.aborted);
 }
 
 /** The queue table, then queue controls and schedules when there are any. */
-async function statsText(driver: Driver): Promise<string> {
-  const [stats, controls, { schedules }] = await Promise.all([driver.stats(), new QueueControls(driver).list(), new ScheduleStore(driver).list()]);
+async function statsText(queue: QueueClient): Promise<string> {
+  const [stats, controls, { schedules }] = await Promise.all([queue.stats(), queue.queueControls.list(), queue.schedules.list()]);
   const sections = [formatStatsTable(stats)];
   if (controls.length) sections.push(formatQueueControls(controls));
   if (schedules.length) sections.push(formatSchedules(schedules));

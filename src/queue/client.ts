@@ -1,9 +1,9 @@
 import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, QueueStats } from './job.js';
-import { QueueControls } from './queue-controls.js';
+import type { EnqueueInput, QueueStats } from '../job.js';
 import { ScheduleStore } from '../schedules/schedule-store.js';
+import { QueueControls } from './queue-controls.js';
 
 /**
  * What a producer or an admin tool uses: enqueue (with the payload limit checked before the
@@ -24,6 +24,11 @@ export class QueueClient {
     this.#close = options.close ?? (() => driver.stop());
     this.schedules = new ScheduleStore(driver);
     this.queueControls = new QueueControls(driver);
+  }
+
+  /** Throws the error enqueue would (SQLSTATE 22023) without enqueueing: for a caller that reports where the input came from. */
+  check(job: EnqueueInput, index?: number): void {
+    checkEnqueueInput(job, this.#maxPayloadBytes, index);
   }
 
   enqueue(job: EnqueueInput): Promise<string> {

@@ -1,4 +1,4 @@
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 
 /** A worker that claimed a keyed job treats keys as in play for this long. */
 const KEYED_WINDOW_MS = 60_000;

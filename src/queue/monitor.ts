@@ -1,7 +1,7 @@
 import type { Driver } from '../drivers/driver.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
-import type { QueueStats } from './job.js';
+import type { QueueStats } from '../job.js';
 import { QueueControls } from './queue-controls.js';
 
 const STATUSES = ['pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled'] as const;
@@ -68,6 +68,7 @@ export class QueueMonitor {
     await this.#readControls();
   }
 
+  /** The queue-control gauges (paused, limits) from get_queue_controls(). */
   async #readControls(): Promise<void> {
     try {
       const controls = await new QueueControls(this.#driver).list();

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from '../../../src/worker.js';
 import { createTestDatabase } from '../../support/database.js';
 import { startTestWorker } from '../../support/worker.js';
-import { WorkerChild } from '../reliability/worker-child.js';
+import { WorkerProcess } from '../../support/worker-process.js';
 
 const PHASE_MS = 8_000;
 
@@ -20,7 +20,7 @@ test('three workers, one killed and replaced: one job per tick, none twice, none
   const env = { WORKER_ID: 'in-process-1' };
   const inProcess: Worker[] = [];
   inProcess.push((await startTestWorker(db, tasks, env)).worker, (await startTestWorker(db, tasks, { WORKER_ID: 'in-process-2' })).worker);
-  const child = await WorkerChild.spawn({
+  const child = await WorkerProcess.spawn({
     DATABASE_URL: db.url,
     WORKER_ID: 'child',
     MIGRATE_ON_START: 'false',
@@ -28,7 +28,7 @@ test('three workers, one killed and replaced: one job per tick, none twice, none
     MONITOR_INTERVAL_MS: '0',
   });
   db.onDrop(() => child.stop('SIGKILL'));
-  await child.waitForLog((l) => l.msg === 'worker started', 60_000);
+  await child.waitForLog((line) => line.msg === 'worker started', 60_000);
   await sleep(PHASE_MS);
   await child.stop('SIGKILL');
   inProcess.push((await startTestWorker(db, tasks, { WORKER_ID: 'in-process-3' })).worker);
