@@ -6,7 +6,7 @@ import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { asDatabaseError } from '../../errors.js';
-import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
+import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
 
@@ -34,7 +34,7 @@ export class PostgresDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #listeners = new WakeUpListeners();
-  readonly #listener: NotificationListener | undefined;
+  readonly #listener: ListenWakeUps | undefined;
   readonly #prepare: boolean;
   #wakeUps: WakeUpState;
 
@@ -62,7 +62,7 @@ export class PostgresDriver implements Driver {
     }
     this.#wakeUps = listen ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
     this.#listener = listen
-      ? new NotificationListener({
+      ? new ListenWakeUps({
           connectionString,
           logger: this.#logger,
           onHint: (hint) => this.#listeners.emit(hint),

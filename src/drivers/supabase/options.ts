@@ -28,15 +28,15 @@ export interface SupabaseDriverOptions {
   rpcTimeoutMs?: number;
   /** Retries of RPC calls that failed on the network (status 0) or with a 5xx. */
   retry?: Partial<RetryOptions>;
-  /** Realtime heartbeat interval in ms (supabase-js default 25 s); a missed reply means reconnect. */
-  heartbeatIntervalMs?: number;
+  /** Realtime socket heartbeat (Phoenix ping, not a lease renewal) interval in ms (supabase-js default 25 s); a missed reply means reconnect. */
+  socketHeartbeatIntervalMs?: number;
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ attempts: 4, baseMs: 250 });
 /** Retry delays never exceed this. */
 export const MAX_RETRY_DELAY_MS = 10_000;
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000;
+export const DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS = 25_000;
 
 export interface ResolvedOptions {
   url: string;
@@ -45,7 +45,7 @@ export interface ResolvedOptions {
   realtime: boolean;
   rpcTimeoutMs: number;
   retry: Readonly<RetryOptions>;
-  heartbeatIntervalMs: number;
+  socketHeartbeatIntervalMs: number;
 }
 
 export function resolveOptions(options: SupabaseDriverOptions): Readonly<ResolvedOptions> {
@@ -64,8 +64,8 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
   if (!(retry.baseMs >= 0)) throw new TypeError('retry.baseMs must be a number of at least 0');
   const rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   if (!(rpcTimeoutMs > 0)) throw new TypeError('rpcTimeoutMs must be a positive number');
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  if (!(heartbeatIntervalMs > 0)) throw new TypeError('heartbeatIntervalMs must be a positive number');
+  const socketHeartbeatIntervalMs = options.socketHeartbeatIntervalMs ?? DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS;
+  if (!(socketHeartbeatIntervalMs > 0)) throw new TypeError('socketHeartbeatIntervalMs must be a positive number');
   return Object.freeze({
     url: options.url,
     serviceRoleKey: options.serviceRoleKey,
@@ -73,7 +73,7 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
     realtime: options.realtime ?? true,
     rpcTimeoutMs,
     retry: Object.freeze(retry),
-    heartbeatIntervalMs,
+    socketHeartbeatIntervalMs,
   });
 }
 
