@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
-import { redactUrl } from '../../logger.js';
+import { createLogger, redactUrl } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
@@ -12,7 +12,8 @@ import { POOL_TYPES } from './timestamps.js';
 
 export interface PostgresDriverOptions {
   connectionString: string;
-  logger: Logger;
+  /** Default: silent. */
+  logger?: Logger;
   poolSize?: number;
   /** LISTEN for wake-ups (default: on, unless the URL is a transaction pooler). */
   listen?: boolean;
@@ -39,7 +40,7 @@ export class PostgresDriver implements Driver {
   #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
-    this.#logger = options.logger;
+    this.#logger = options.logger ?? createLogger({ level: 'silent', pretty: false });
     const pooled = usesTransactionPooler(options.connectionString);
     this.#prepare = !pooled;
     const connectionString = withoutPoolerFlag(options.connectionString);

@@ -1,13 +1,6 @@
 /** The supabase driver's options, defaults and their one validation. */
 
-/** A pino-like logger; pino's Logger fits. */
-export interface SupabaseDriverLogger {
-  child(bindings: Record<string, unknown>): SupabaseDriverLogger;
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { createLogger, type Logger } from '../../logger.js';
 
 export interface RetryOptions {
   /** Tries in all, the first included (1: never retry). */
@@ -21,7 +14,8 @@ export interface SupabaseDriverOptions {
   url: string;
   /** The service_role key: worker functions are executable by service_role only. Never logged. */
   serviceRoleKey: string;
-  logger?: SupabaseDriverLogger;
+  /** Default: silent. */
+  logger?: Logger;
   /** Wake-ups through a Realtime channel (default true); false: poll only. */
   realtime?: boolean;
   /** Bound on one RPC call, in ms (a call that takes longer is aborted, then retried). */
@@ -41,7 +35,7 @@ export const DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS = 25_000;
 export interface ResolvedOptions {
   url: string;
   serviceRoleKey: string;
-  logger: SupabaseDriverLogger;
+  logger: Logger;
   realtime: boolean;
   rpcTimeoutMs: number;
   retry: Readonly<RetryOptions>;
@@ -69,18 +63,10 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
   return Object.freeze({
     url: options.url,
     serviceRoleKey: options.serviceRoleKey,
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ?? createLogger({ level: 'silent', pretty: false }),
     realtime: options.realtime ?? true,
     rpcTimeoutMs,
     retry: Object.freeze(retry),
     socketHeartbeatIntervalMs,
   });
 }
-
-const silentLogger: SupabaseDriverLogger = {
-  child: () => silentLogger,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
