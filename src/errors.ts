@@ -21,6 +21,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+  EMBEDDED_UNAVAILABLE: 'The embedded PostgreSQL cannot start here (not installed, or out of reach of the `postgres` OS user).',
 } as const;
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
@@ -67,6 +68,15 @@ export class DatabaseError extends Error {
 export function isTransientSqlState(sqlState: string | undefined): boolean {
   if (!sqlState) return false;
   return ['08', '53', '57', '40'].some((cls) => sqlState.startsWith(cls)) && sqlState !== '57014';
+}
+
+/** The embedded default cannot run here; the message says why and what to do, in one line. */
+export class EmbeddedUnavailableError extends Error {
+  readonly code = 'EMBEDDED_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedUnavailableError';
+  }
 }
 
 export class ConfigError extends Error {

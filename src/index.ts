@@ -3,11 +3,12 @@
  *
  *   const worker = await createWorker({ tasks: { 'convert-pdf': defineTask({ handler }) } });
  *   await worker.start();
- *   const queue = await connect();          // DATABASE_URL / SUPABASE_URL from the environment
+ *   const queue = await connect();          // DATABASE_URL / SUPABASE_URL from the environment or .env
  *   await queue.enqueue({ task: 'convert-pdf', payload: { url } });
  */
 import { loadConfig, type Config } from './config.js';
 import { openConnection } from './drivers/connect.js';
+import { environmentWithDotenv } from './environment.js';
 import { createLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './queue/job.js';
@@ -29,7 +30,7 @@ export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
 
 export interface CreateWorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;
-  /** Read instead of process.env. */
+  /** Read instead of process.env and .env. */
   env?: NodeJS.ProcessEnv;
   /** Overrides on top of the environment's config. */
   config?: Partial<Config>;
@@ -38,9 +39,9 @@ export interface CreateWorkerOptions {
   healthServer?: boolean;
 }
 
-/** A worker configured from the environment (plus overrides), not yet started: call start(). */
+/** A worker configured from the environment and .env (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
-  const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
+  const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger =
     options.logger ??
     createLogger({
@@ -53,14 +54,15 @@ export function createWorker(options: CreateWorkerOptions = {}): Worker {
 }
 
 export interface ConnectOptions {
+  /** Read instead of process.env and .env. */
   env?: NodeJS.ProcessEnv;
   config?: Partial<Config>;
   logger?: Logger;
 }
 
-/** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
+/** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default; environment or .env). */
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
-  const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
+  const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
   const connection = await openConnection(config, logger);
   return new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => connection.close() });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { config as loadDotenv } from 'dotenv';
 import { loadConfig, type Config } from '../config.js';
+import { environmentWithDotenv } from '../environment.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  loadDotenv({ quiet: true });
+  // Into process.env too, as tasks of this process may read their own settings from .env.
+  Object.assign(process.env, environmentWithDotenv());
   let config: Readonly<Config>;
   try {
     config = loadConfig();
@@ -50,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
     pretty: config.nodeEnv === 'development',
     secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
     base: { workerId: config.workerId },
+    stderr: command !== 'start',
   });
   if (command === 'start') {
     await startCommand(config, logger);

@@ -1,6 +1,6 @@
-import path from 'node:path';
 import type { Config } from '../config.js';
-import { EmbeddedPostgres, runningServerPort } from '../embedded/server.js';
+import type { EmbeddedPostgres } from '../embedded/server.js';
+import { startEmbedded } from '../embedded/start-embedded.js';
 import type { Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
 import { createSupabaseDriver } from './create-driver.js';
@@ -28,10 +28,8 @@ export async function openConnection(config: Readonly<Config>, logger: Logger): 
   let url = config.databaseUrl;
   let server: EmbeddedPostgres | undefined;
   if (config.transport === 'embedded') {
-    server = new EmbeddedPostgres({ dir: config.embedded.dir, port: config.embedded.port });
-    const running = await runningServerPort(path.join(config.embedded.dir, 'data'));
-    await server.start();
-    if (running === undefined) await migrate(server.url);
+    server = await startEmbedded(config, logger);
+    if (!server.reused) await migrate(server.url);
     url = server.url;
   }
   const driver = new PostgresDriver({ connectionString: url as string, logger, poolSize: 2, listen: false });

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { EmbeddedPostgres } from '../embedded/server.js';
+import { startEmbedded } from '../embedded/start-embedded.js';
 import { redactUrl, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
 import type { ShutdownCoordinator } from '../shutdown.js';
@@ -16,8 +16,7 @@ export async function createDriver(config: Readonly<Config>, logger: Logger, shu
   if (config.transport === 'supabase') return createSupabaseDriver(config, logger, { realtime: true });
   let url: string;
   if (config.transport === 'embedded') {
-    const server = new EmbeddedPostgres({ dir: config.embedded.dir, port: config.embedded.port });
-    await server.start();
+    const server = await startEmbedded(config, logger);
     shutdown.add({ name: 'embedded PostgreSQL', stop: () => server.stop() });
     url = server.url;
     logger.info(
