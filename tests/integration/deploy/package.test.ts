@@ -174,7 +174,8 @@ test('every launcher × stop: one graceful drain, the launcher exits, no process
     const context = `${cell}:\n${result.output.slice(-4000)}`;
     assert.deepEqual(result.leftovers, [], `${cell}: nothing of the worker or its database is left running`);
     assert.equal(count('shutting down'), 1, `${cell}: one stop request, not two: ${context}`);
-    assert.equal(count('second signal'), twice ? 1 : 0, context);
+    // The second Ctrl-C reaches the worker twice too (terminal and npm): both count as forcing.
+    assert.ok(twice ? count('second signal') >= 1 : count('second signal') === 0, context);
     const stopped = result.lines.filter((l) => l.msg === 'stopped').map((l) => l.forced);
     if (twice) {
       assert.equal(result.exit, 1, `${cell}: a forced stop exits 1: ${context}`);
