@@ -35,15 +35,23 @@ export class PermanentJobError extends Error {
   }
 }
 
-/** A job failure with a registered code, raised inside the processor (unknown task, bad payload, timeout). */
+/**
+ * A job failure with a code: one of the registry's, or the application's own (`GW_5XX`,
+ * `RATE_LIMITED`). A registered code keeps its registry's `retryable`; an application's code is
+ * retried unless `retryable: false` is given. Retries stop at the job's (and task's) max attempts.
+ */
 export class JobError extends Error {
-  readonly code: JobErrorCode;
+  readonly code: string;
   readonly retryable: boolean;
-  constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: string, message: string, options?: { retryable?: boolean; cause?: unknown }) {
+    if (typeof code !== 'string' || code.length < 1 || code.length > 200) {
+      throw new TypeError(`JobError: code must be a string of 1 to 200 characters, got ${JSON.stringify(code)}`);
+    }
     super(message, { cause: options?.cause });
     this.name = 'JobError';
     this.code = code;
-    this.retryable = JOB_ERROR_CODES[code].retryable;
+    const registered = Object.hasOwn(JOB_ERROR_CODES, code) ? JOB_ERROR_CODES[code as JobErrorCode].retryable : true;
+    this.retryable = options?.retryable ?? registered;
   }
 }
 

@@ -251,7 +251,7 @@ export class JobProcessor {
       logger: jobLogger,
       workerId: this.#o.workerId,
       progress: async (stage, data) => {
-        const held = await this.#o.driver.progress(this.#o.workerId, job.id, stage, data ?? null);
+        const held = await this.#o.driver.progress(this.#o.workerId, job.id, stage, data ?? null, job.attempts);
         if (!held) abort.abort('lease-lost');
       },
     })

@@ -412,7 +412,15 @@ as $$
 $$;
 
 -- Record a running job's stage and progress for its owner to follow (Realtime UPDATE events).
-create function public.update_job_progress(id uuid, worker_id text, stage text default null, progress jsonb default null)
+-- Fenced like complete_job: only the lease holder, and with attempt given, only that attempt (a
+-- timed-out attempt of the same worker must not write over the next attempt's stage).
+create function public.update_job_progress(
+  id uuid,
+  worker_id text,
+  stage text default null,
+  progress jsonb default null,
+  attempt integer default null
+)
 returns boolean
 language sql
 volatile
@@ -426,6 +434,7 @@ as $$
     where j.id = update_job_progress.id
       and j.status = 'processing'
       and j.locked_by = update_job_progress.worker_id
+      and (update_job_progress.attempt is null or j.attempts = update_job_progress.attempt)
     returning 1
   )
   select exists (select 1 from done)

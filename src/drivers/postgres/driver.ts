@@ -158,12 +158,13 @@ export class PostgresDriver implements Driver {
     return rows.map((r) => r.id);
   }
 
-  async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
-    const rows = await this.#query<{ ok: boolean }>('update_job_progress', 'select public.update_job_progress($1, $2, $3, $4::jsonb) as ok', [
+  async progress(workerId: string, id: string, stage: string | null, progress: unknown, attempt?: number): Promise<boolean> {
+    const rows = await this.#query<{ ok: boolean }>('update_job_progress', 'select public.update_job_progress($1, $2, $3, $4::jsonb, $5) as ok', [
       id,
       workerId,
       stage,
       progress === undefined ? null : JSON.stringify(progress),
+      attempt ?? null,
     ]);
     return rows[0]?.ok === true;
   }

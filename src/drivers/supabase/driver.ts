@@ -125,12 +125,13 @@ export class SupabaseDriver implements Driver {
     return this.#rpc.call<string[]>('release_jobs', { worker_id: workerId, ids, reason });
   }
 
-  async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
+  async progress(workerId: string, id: string, stage: string | null, progress: unknown, attempt?: number): Promise<boolean> {
     const ok = await this.#rpc.call<boolean>('update_job_progress', {
       id,
       worker_id: workerId,
       stage,
       progress: progress === undefined ? null : progress,
+      attempt: attempt ?? null,
     });
     return ok === true;
   }

@@ -164,6 +164,20 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.equal(await driver.progress('someone-else', id, 'x', null), false);
     });
 
+    test("progress is fenced by attempt: a timed-out attempt cannot write over the next attempt's stage", async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'a', queue, backoffBaseSeconds: 0 });
+      const [first] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(await driver.fail(worker, { id, attempt: first!.attempts, errorCode: 'TIMEOUT', message: 'timed out', retryable: true }), 'pending');
+      const [second] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(second?.attempts, 2, 'the same worker claimed the job again');
+      assert.equal(await driver.progress(worker, id, 'attempt-2', { n: 2 }, second!.attempts), true);
+      assert.equal(await driver.progress(worker, id, 'attempt-1-late', { n: 1 }, first!.attempts), false);
+      const r = await row(id);
+      assert.equal(r.stage, 'attempt-2');
+      assert.deepEqual(r.progress, { n: 2 });
+    });
+
     test('reclaimExpired returns expired jobs to pending and fences the old worker', async () => {
       const queue = freshQueue();
       const id = await driver.enqueue({ task: 'a', queue });
