@@ -24,6 +24,8 @@ export const DEFAULTS = {
   embeddedDir: '.supajobs',
   embeddedPort: 54329,
   migrateOnStart: true,
+  /** How long a migrator waits for another one to finish before giving up. */
+  migrateLockTimeoutMs: 5 * 60_000,
 } as const;
 
 export type Transport = 'postgres' | 'supabase' | 'embedded';

@@ -21,6 +21,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+  MIGRATION_LOCK_TIMEOUT: 'Another migrator held the migration lock longer than the lock timeout.',
 } as const;
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
@@ -75,6 +76,18 @@ export class DatabaseError extends Error {
 export function isTransientSqlState(sqlState: string | undefined): boolean {
   if (!sqlState) return false;
   return ['08', '53', '57', '40'].some((cls) => sqlState.startsWith(cls)) && sqlState !== '57014';
+}
+
+/** migrate() waited longer than its lock timeout for another migrator. */
+export class MigrationLockTimeoutError extends Error {
+  readonly code = 'MIGRATION_LOCK_TIMEOUT';
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `waited ${timeoutMs} ms for the migration lock: another migrate is still running (or stuck; its backend shows in pg_locks with locktype 'advisory')`,
+      options,
+    );
+    this.name = 'MigrationLockTimeoutError';
+  }
 }
 
 export class ConfigError extends Error {

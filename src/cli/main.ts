@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
 async function runOnce(command: string, args: string[], config: Readonly<Config>, logger: Logger): Promise<number> {
   const commands: Record<string, (driver: Awaited<ReturnType<typeof openConnection>>) => Promise<void>> = {
     migrate: async (connection) => {
-      const { applied } = await migrate(connection.databaseUrl as string);
+      const { applied } = await migrate(connection.databaseUrl as string, { logger });
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
     enqueue: (connection) => enqueueCommand(args, config, connection.driver),

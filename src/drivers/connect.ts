@@ -31,7 +31,7 @@ export async function openConnection(config: Readonly<Config>, logger: Logger): 
     server = new EmbeddedPostgres({ dir: config.embedded.dir, port: config.embedded.port });
     const running = await runningServerPort(path.join(config.embedded.dir, 'data'));
     await server.start();
-    if (running === undefined) await migrate(server.url);
+    if (running === undefined) await migrate(server.url, { logger });
     url = server.url;
   }
   const driver = new PostgresDriver({ connectionString: url as string, logger, poolSize: 2, listen: false });

@@ -28,7 +28,7 @@ export async function createDriver(config: Readonly<Config>, logger: Logger, shu
     url = config.databaseUrl as string;
   }
   if (config.migrateOnStart) {
-    const { applied } = await migrate(url);
+    const { applied } = await migrate(url, { logger });
     if (applied.length > 0) logger.info({ applied, database: redactUrl(url) }, 'applied migrations');
   }
   return new PostgresDriver({
