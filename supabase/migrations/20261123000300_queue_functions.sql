@@ -86,7 +86,8 @@ $$;
 
 -- Enqueue many jobs in one statement from a JSON array of objects with the keys of enqueue_job
 -- (task required). Returns one id per element, in input order (elements sharing a live job_key
--- get the same id).
+-- get the same id); keys are locked in (job_key, user_id) order, so concurrent batches do not
+-- deadlock one another.
 create function public.enqueue_jobs(jobs jsonb)
 returns table (id uuid)
 language plpgsql
@@ -174,7 +175,9 @@ begin
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
            t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
     from to_insert t
-    order by t.ord
+    -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
+    -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).
+    order by t.job_key, t.user_id, t.ord
     -- A live job with this key exists: touch nothing, but lock it and return its id.
     on conflict (job_key, user_id) where job_key is not null and status in ('pending', 'processing')
     do update set job_key = excluded.job_key

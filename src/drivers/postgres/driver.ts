@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import { retryOnDeadlock } from '../deadlock-retry.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
@@ -100,9 +101,8 @@ export class PostgresDriver implements Driver {
 
   async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     if (jobs.length === 0) return [];
-    const rows = await this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [
-      JSON.stringify(jobs.map(enqueueElement)),
-    ]);
+    const jobsJson = JSON.stringify(jobs.map(enqueueElement));
+    const rows = await retryOnDeadlock(() => this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [jobsJson]));
     return rows.map((r) => r.id);
   }
 

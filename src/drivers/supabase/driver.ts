@@ -2,6 +2,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
+import { retryOnDeadlock } from '../deadlock-retry.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
 import { RealtimeWakeUps } from './realtime.js';
@@ -74,12 +75,12 @@ export class SupabaseDriver implements Driver {
   }
 
   async enqueue(job: EnqueueInput): Promise<string> {
-    return this.#rpc.call<string>('enqueue_job', enqueueElement(job));
+    return retryOnDeadlock(() => this.#rpc.call<string>('enqueue_job', enqueueElement(job)));
   }
 
   async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     if (jobs.length === 0) return [];
-    const rows = await this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) });
+    const rows = await retryOnDeadlock(() => this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) }));
     return rows.map((r) => r.id);
   }
 

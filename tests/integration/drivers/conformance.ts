@@ -178,6 +178,36 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.deepEqual(r.progress, { n: 2 });
     });
 
+    test('enqueue and enqueueMany try again when PostgreSQL aborts them as a deadlock victim (40P01)', async () => {
+      const queue = freshQueue();
+      // The real server raises the real SQLSTATE from a trigger, on the first row inserted after
+      // the sequence is reset (a sequence, because the aborted statement rolls back everything else).
+      await db.pool.query(`
+        create sequence if not exists public.deadlock_calls;
+        create or replace function public.raise_deadlock_once() returns trigger language plpgsql security definer set search_path = '' as $f$
+        begin
+          if nextval('public.deadlock_calls') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return new;
+        end $f$;
+        drop trigger if exists deadlock_once on jobs;
+        create trigger deadlock_once before insert on jobs for each row when (new.queue like 'deadlock-%') execute function public.raise_deadlock_once();`);
+      const calls = async () => Number((await db.pool.query("select last_value from public.deadlock_calls")).rows[0].last_value);
+      try {
+        await db.pool.query("select setval('public.deadlock_calls', 1, false)");
+        const ids = await driver.enqueueMany([{ task: 'a', queue: `deadlock-${queue}`, jobKey: 'k2' }, { task: 'a', queue: `deadlock-${queue}`, jobKey: 'k1' }]);
+        assert.equal(await calls(), 3, 'one aborted try, then one that inserted both rows');
+        await db.pool.query("select setval('public.deadlock_calls', 1, false)");
+        const single = await driver.enqueue({ task: 'a', queue: `deadlock-${queue}` });
+        assert.equal(await calls(), 2);
+        const { rows } = await db.pool.query('select id, job_key from jobs where queue = $1 order by job_key nulls last', [`deadlock-${queue}`]);
+        assert.deepEqual(rows.map((r) => r.id), [ids[1], ids[0], single], "each job once, ids in the caller's order");
+      } finally {
+        await db.pool.query('drop trigger deadlock_once on jobs');
+      }
+    });
+
     test('reclaimExpired returns expired jobs to pending and fences the old worker', async () => {
       const queue = freshQueue();
       const id = await driver.enqueue({ task: 'a', queue });
