@@ -26,6 +26,15 @@ export interface PostgresDriverOptions {
 }
 
 /**
+ * 42P05 (a name already prepared on this backend) or 26000 (a name this backend never prepared):
+ * the server behind this connection changes between statements, as behind a transaction pooler.
+ */
+function sharedBackend(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '42P05' || code === '26000';
+}
+
+/**
  * The postgres transport: a pg Pool for the queue functions (named prepared statements, unless
  * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups.
  */
@@ -35,7 +44,7 @@ export class PostgresDriver implements Driver {
   readonly #logger: Logger;
   readonly #listeners = new WakeUpListeners();
   readonly #listener: NotificationListener | undefined;
-  readonly #prepare: boolean;
+  #prepare: boolean;
   #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
@@ -67,6 +76,7 @@ export class PostgresDriver implements Driver {
           logger: this.#logger,
           onHint: (hint) => this.#listeners.emit(hint),
           onState: (state) => (this.#wakeUps = state),
+          notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
           checkIntervalMs: options.listenCheckIntervalMs,
         })
       : undefined;
@@ -204,11 +214,26 @@ export class PostgresDriver implements Driver {
 
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
     try {
-      const config: pg.QueryConfig = this.#prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
-      const result = await this.#pool.query<R>(config);
-      return result.rows;
+      if (!this.#prepare) return (await this.#pool.query<R>({ text, values })).rows;
+      try {
+        return (await this.#pool.query<R>({ name: `supajobs_${name}`, text, values })).rows;
+      } catch (error) {
+        if (!sharedBackend(error)) throw error;
+        // The statement failed before it ran (at Parse or Bind), so running it again is safe.
+        this.#usePooledStatements();
+        return (await this.#pool.query<R>({ text, values })).rows;
+      }
     } catch (error) {
       throw toDatabaseError(error, name);
     }
+  }
+
+  /** Named statements met a backend that is not this connection's own: a transaction pooler. */
+  #usePooledStatements(): void {
+    if (!this.#prepare) return;
+    this.#prepare = false;
+    this.#logger.warn(
+      'prepared statements collide (a transaction pooler such as PgBouncer shares backends between connections): using unnamed statements from now on',
+    );
   }
 }

@@ -103,7 +103,9 @@ test('the migration lock: a waiting migrator says so, gives up after its lock ti
     holder.release();
   }
   await migrate(db.url);
-  const { rows } = await db.pool.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 7231004");
+  const { rows } = await db.pool.query(
+    "select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 7231004 and database = (select oid from pg_database where datname = current_database())",
+  );
   assert.equal(rows[0].n, 0);
 });
 
