@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
+import { countingErrors } from './drivers/error-counting.js';
 import { startDriver } from './drivers/start-driver.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
@@ -103,8 +104,16 @@ export class Worker {
       await driver.stop();
       throw healthError;
     }
-    this.#driver = driver;
     s.add({ name: 'driver', stop: () => driver.stop() });
+    driver = countingErrors(driver, this.metrics.databaseErrors);
+    this.#driver = driver;
+    this.metrics.setTasks(tasks.names);
+    this.metrics.describeWorker({
+      version: VERSION,
+      transport: config.transport,
+      ready: async () => (await this.readiness()).ready,
+      wakeUpMode: () => this.#driver?.wakeUps.mode,
+    });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });

@@ -205,10 +205,17 @@ export class JobProcessor {
         await this.#o.driver.release(this.#o.workerId, jobs.map((j) => j.id), 'worker stopping').catch(() => undefined);
         return;
       }
+      this.#countClaimed(jobs);
       this.#buffer.push(...jobs);
       this.#startBuffered();
       if (jobs.length === want) this.#moreMayBeReady = true;
     } while (this.#claimAgain && this.#moreMayBeReady);
+  }
+
+  #countClaimed(jobs: Job[]): void {
+    const m = this.#o.metrics;
+    m.jobsClaimed.inc(jobs.length);
+    for (const job of jobs) if (job.startedAt) m.pickUpWait.observe(Math.max(0, job.startedAt.getTime() - job.runAt.getTime()) / 1000);
   }
 
   /** Starts buffered jobs while slots are free. */
@@ -268,7 +275,7 @@ export class JobProcessor {
 
   async #finish(entry: RunningJob, outcome: JobOutcome, logger: () => Logger): Promise<void> {
     const seconds = (performance.now() - entry.startedAt) / 1000;
-    this.#o.metrics.jobDuration.observe({ task: entry.job.task, outcome: outcome.kind }, seconds);
+    this.#o.metrics.jobDuration.observe({ task: this.#o.metrics.taskLabel(entry.job.task), outcome: outcome.kind }, seconds);
     const ms = seconds * 1000;
     this.#averageMs = this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs * 0.9 + ms * 0.1;
     switch (outcome.kind) {
@@ -289,15 +296,16 @@ export class JobProcessor {
 
   #onRecorded(job: Job, outcome: RecordOutcome): void {
     const m = this.#o.metrics;
+    const task = m.taskLabel(job.task);
     switch (outcome.kind) {
       case 'completed':
-        return void m.jobsCompleted.inc({ task: job.task });
+        return void m.jobsCompleted.inc({ task });
       case 'retry-scheduled':
-        return void m.jobsRetried.inc({ task: job.task, code: outcome.code });
+        return void m.jobsRetried.inc({ task, code: outcome.code });
       case 'dead-lettered':
-        return void m.jobsFailed.inc({ task: job.task, code: outcome.code });
+        return void m.jobsFailed.inc({ task, code: outcome.code });
       case 'fenced-out':
-        m.jobsFencedOut.inc({ task: job.task });
+        m.jobsFencedOut.inc({ task });
         this.#o.logger.warn({ jobId: job.id, task: job.task }, 'outcome refused: this worker no longer held the job');
     }
   }
@@ -362,7 +370,7 @@ export class JobProcessor {
     const ids = entries.map((e) => e.job.id);
     try {
       const released = await this.#o.driver.release(this.#o.workerId, ids, 'worker shut down before the job finished');
-      for (const entry of entries) if (released.includes(entry.job.id)) this.#o.metrics.jobsReleased.inc({ task: entry.job.task });
+      for (const entry of entries) if (released.includes(entry.job.id)) this.#o.metrics.jobsReleased.inc({ task: this.#o.metrics.taskLabel(entry.job.task) });
       this.#o.logger.info({ released: released.length }, 'released unfinished jobs');
     } catch (error) {
       this.#o.logger.error({ err: error, jobs: ids.length }, 'releasing unfinished jobs failed; they return when their leases expire');
