@@ -158,8 +158,9 @@ export class NotificationListener {
       client.on('notification', onNotification);
     });
     const notify = this.#options.notify as NonNullable<ListenerOptions['notify']>;
+    // A NOTIFY that could not be sent proves nothing: a failed attempt, retried with backoff.
     const proved = await Promise.race([
-      notify(channel, token).then(() => arrived, () => false),
+      notify(channel, token).then(() => arrived),
       sleep(this.#options.checkTimeoutMs, false, { ref: false }),
       stopped,
     ]);
