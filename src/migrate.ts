@@ -2,7 +2,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { DEFAULTS } from './config.js';
 import { withoutPoolerFlag } from './drivers/postgres/pooler.js';
 import { MigrationLockTimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -34,6 +33,8 @@ interface Migration {
 const MIGRATION_FILE = /^(\d{14})_(.+)\.sql$/;
 // Any fixed number: serialises concurrent migrators (several workers starting at once).
 const MIGRATE_LOCK_KEY = 7_231_004;
+/** How long a migrator waits for another one to finish before giving up (ms). */
+export const MIGRATE_LOCK_TIMEOUT_MS = 5 * 60_000;
 
 export async function listMigrations(dir = path.join(SUPABASE_DIR, 'migrations')): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => MIGRATION_FILE.test(f)).sort();
@@ -114,7 +115,7 @@ async function applyOne(client: pg.Client, migration: Migration, sql: string): P
  * with the transaction, on whichever backend a pooler gave it, and is never unlocked by hand.
  */
 async function locked<T>(client: pg.Client, options: MigrateOptions, work: () => Promise<T>): Promise<T> {
-  const timeoutMs = options.lockTimeoutMs ?? DEFAULTS.migrateLockTimeoutMs;
+  const timeoutMs = options.lockTimeoutMs ?? MIGRATE_LOCK_TIMEOUT_MS;
   await client.query('begin');
   try {
     const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [MIGRATE_LOCK_KEY]);

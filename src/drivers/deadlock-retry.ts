@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatabaseError } from '../errors.js';
-import { reconnectDelayMs } from './wakeups.js';
+import { reconnectBackoffMs } from '../reconnect-backoff.js';
 
 /** Tries of a statement PostgreSQL aborted to break a deadlock (40P01). */
 const DEADLOCK_TRIES = 5;
@@ -17,7 +17,7 @@ export async function retryOnDeadlock<T>(call: () => Promise<T>): Promise<T> {
       return await call();
     } catch (error) {
       if (!(error instanceof DatabaseError) || error.sqlState !== '40P01' || attempt >= DEADLOCK_TRIES) throw error;
-      await sleep(reconnectDelayMs(attempt, 20, 1_000));
+      await sleep(reconnectBackoffMs(attempt, 20, 1_000));
     }
   }
 }
