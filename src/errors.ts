@@ -22,6 +22,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
   MIGRATION_LOCK_TIMEOUT: 'Another migrator held the migration lock longer than the lock timeout.',
+  EMBEDDED_UNAVAILABLE: 'The embedded PostgreSQL cannot start here (not installed, or out of reach of the `postgres` OS user).',
 } as const;
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
@@ -107,6 +108,15 @@ export class MigrationLockTimeoutError extends Error {
       options,
     );
     this.name = 'MigrationLockTimeoutError';
+  }
+}
+
+/** The embedded default cannot run here; the message says why and what to do, in one line. */
+export class EmbeddedUnavailableError extends Error {
+  readonly code = 'EMBEDDED_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedUnavailableError';
   }
 }
 
