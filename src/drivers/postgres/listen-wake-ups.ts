@@ -32,7 +32,7 @@ export interface ListenerOptions {
  * "poll now" hint after every (re)connect (notifications sent while it was away are lost), and
  * checks itself with a periodic round trip so that a dead socket is replaced, not waited on.
  */
-export class NotificationListener {
+export class ListenWakeUps {
   readonly #options: Required<Omit<ListenerOptions, 'notify'>> & Pick<ListenerOptions, 'notify'>;
   /** A channel of this listener's own for its NOTIFY round trip. */
   readonly #probeChannel = `supajobs_probe_${randomBytes(8).toString('hex')}`;
