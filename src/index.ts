@@ -13,6 +13,7 @@ import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './queue/job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
+import { loadTracing } from './tracing/load.js';
 import { Worker } from './worker.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
@@ -25,6 +26,8 @@ export { QueueClient } from './queue/client.js';
 export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
+export { loadTracing, tracingRequested } from './tracing/load.js';
+export { NO_TRACING, type Tracing } from './tracing/tracing.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
 
 export interface CreateWorkerOptions {
@@ -49,7 +52,7 @@ export function createWorker(options: CreateWorkerOptions = {}): Worker {
       secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
       base: { workerId: config.workerId },
     });
-  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env });
 }
 
 export interface ConnectOptions {
@@ -62,8 +65,14 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
   const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
+  const env = options.env ?? process.env;
+  const tracing = await loadTracing(env, logger);
   const connection = await openConnection(config, logger);
-  return new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => connection.close() });
+  return new QueueClient(connection.driver, {
+    maxPayloadBytes: config.maxPayloadBytes,
+    tracing,
+    close: async () => (await tracing.flush(), await connection.close()),
+  });
 }
 
 /** Enqueues one job on a connection of its own (for scripts; keep a QueueClient for anything frequent). */

@@ -9,6 +9,7 @@ import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
 import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 import { ShutdownCoordinator } from './shutdown.js';
+import { loadTracing } from './tracing/load.js';
 import { VERSION } from './version.js';
 
 /** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
@@ -21,6 +22,8 @@ export interface WorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** Where the OTEL_* variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type WorkerState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
@@ -63,6 +66,9 @@ export class Worker {
     s.add({ name: 'state', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
+    const tracing = await loadTracing(this.#options.env ?? process.env, logger);
+    // Added first, stopped last: the spans of the drain and the release are exported too.
+    if (tracing.enabled) s.add({ name: 'tracing', stop: () => tracing.flush() });
     const health =
       this.#options.healthServer === false
         ? undefined
@@ -113,6 +119,7 @@ export class Worker {
       tasks,
       logger,
       metrics: this.metrics,
+      tracing,
       workerId: config.workerId,
       queues: config.queues,
       maxConcurrentJobs: config.maxConcurrentJobs,

@@ -6,14 +6,15 @@ import type { Config } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from '../queue/enqueue-input.js';
 import type { EnqueueInput } from '../queue/job.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N] [--traceparent TP]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
 const FILE_CHUNK = 1_000;
 
-export async function enqueueCommand(args: string[], config: Readonly<Config>, driver: Driver): Promise<void> {
+export async function enqueueCommand(args: string[], config: Readonly<Config>, driver: Driver, tracing: Tracing): Promise<void> {
   const { values, positionals } = usage(() => parseArgs({ args, options: {
     queue: { type: 'string' },
     priority: { type: 'string' },
@@ -21,8 +22,9 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     key: { type: 'string' },
     'max-attempts': { type: 'string' },
     file: { type: 'string' },
+    traceparent: { type: 'string' },
   }, allowPositionals: true }));
-  if (values.file) return enqueueFile(values.file, config, driver);
+  if (values.file) return enqueueFile(values.file, config, driver, tracing);
   const [task, payloadText] = positionals;
   if (!task) throw new UsageError('a task name is required');
   let payload: unknown = {};
@@ -43,13 +45,17 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     runAt,
     jobKey: values.key,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
+    traceparent: values.traceparent ?? process.env.TRACEPARENT,
   };
   checkEnqueueInput(input, config.maxPayloadBytes);
-  process.stdout.write(`${await driver.enqueue(input)}\n`);
+  const id = await tracing.enqueue({ tasks: [task], queues: [input.queue ?? 'default'], traceparent: input.traceparent }, (traceparent) =>
+    driver.enqueue({ ...input, traceparent }),
+  );
+  process.stdout.write(`${id}\n`);
 }
 
 /** Reads NDJSON in chunks of FILE_CHUNK jobs, one enqueue_jobs call per chunk, with a progress bar on a terminal. */
-async function enqueueFile(file: string, config: Readonly<Config>, driver: Driver): Promise<void> {
+async function enqueueFile(file: string, config: Readonly<Config>, driver: Driver, tracing: Tracing): Promise<void> {
   const progress = new ProgressLine((await stat(file)).size);
   // No await between here and the loop: readline's iterator attaches on first use, and lines
   // emitted before that are lost (a small file would be read whole, and the command end early).
@@ -60,7 +66,10 @@ async function enqueueFile(file: string, config: Readonly<Config>, driver: Drive
   let bytesRead = 0;
   const flush = async () => {
     if (chunk.length === 0) return;
-    await driver.enqueueMany(chunk);
+    const jobs = chunk;
+    await tracing.enqueue({ tasks: jobs.map((j) => j.task), queues: jobs.map((j) => j.queue ?? 'default') }, (traceparent) =>
+      driver.enqueueMany(traceparent ? jobs.map((job) => (job.traceparent ? job : { ...job, traceparent })) : jobs),
+    );
     total += chunk.length;
     chunk = [];
     progress.update(total, bytesRead);

@@ -11,6 +11,7 @@ import { openConnection } from '../drivers/connect.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
+import { loadTracing } from '../tracing/load.js';
 
 const HELP = `supajobs ${VERSION}: background jobs for Supabase and PostgreSQL
 
@@ -65,7 +66,14 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
       const { applied } = await migrate(connection.databaseUrl as string);
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
-    enqueue: (connection) => enqueueCommand(args, config, connection.driver),
+    enqueue: async (connection) => {
+      const tracing = await loadTracing(process.env, logger);
+      try {
+        await enqueueCommand(args, config, connection.driver, tracing);
+      } finally {
+        await tracing.flush();
+      }
+    },
     stats: (connection) => statsCommand(args, connection.driver),
     retry: (connection) => retryCommand(args, connection.driver),
     cancel: (connection) => cancelCommand(args, connection.driver),

@@ -25,6 +25,8 @@ export interface Job<Payload = unknown> {
   completedAt: Date | null;
   failedAt: Date | null;
   updatedAt: Date;
+  /** The producer's W3C trace context, stored at enqueue (null when the producer was not traced). */
+  traceparent: string | null;
 }
 
 /** What a producer gives to enqueue a job; only task is required. */
@@ -45,6 +47,11 @@ export interface EnqueueInput {
   /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */
   backoffBaseSeconds?: number;
   backoffMaxSeconds?: number;
+  /**
+   * The W3C traceparent to link the job's spans to. Default: the enqueue span's, when tracing is
+   * on; give one to join a trace of your own (e.g. an incoming request's).
+   */
+  traceparent?: string;
 }
 
 /** One row of get_queue_stats(). */
@@ -91,6 +98,7 @@ export function jobFromRow(row: Row): Job {
     completedAt: maybeDate(row.completed_at),
     failedAt: maybeDate(row.failed_at),
     updatedAt: date(row.updated_at),
+    traceparent: (row.traceparent as string | null) ?? null,
   };
 }
 
@@ -99,7 +107,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, created_at, started_at';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, created_at, started_at, traceparent';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every
@@ -136,6 +144,7 @@ export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
     user_id: input.userId,
     backoff_base_seconds: input.backoffBaseSeconds,
     backoff_max_seconds: input.backoffMaxSeconds,
+    traceparent: input.traceparent,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Driver, WakeUpHint } from '../drivers/driver.js';
 import { reconnectDelayMs } from '../drivers/wakeups.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
+import { NO_TRACING, type JobTrace, type Tracing } from '../tracing/tracing.js';
 import { JobAbort } from './job-abort.js';
 import type { Job } from './job.js';
 import { OutcomeRecorder, type RecordOutcome } from './outcome-recorder.js';
@@ -13,6 +14,8 @@ export interface ProcessorOptions {
   tasks: TaskRegistry;
   logger: Logger;
   metrics: WorkerMetrics;
+  /** Spans of claims and runs; default off. */
+  tracing?: Tracing;
   workerId: string;
   queues: string[] | null;
   maxConcurrentJobs: number;
@@ -26,6 +29,7 @@ interface RunningJob {
   job: Job;
   abort: JobAbort;
   startedAt: number;
+  trace: JobTrace;
 }
 
 /** Jobs faster than this on average make the processor claim ahead into a local buffer. */
@@ -48,6 +52,7 @@ export class JobProcessor {
   /** Moving average of handler run time; prefetch starts once it shows short jobs. */
   #averageMs = Number.POSITIVE_INFINITY;
   readonly #recorder: OutcomeRecorder;
+  readonly #tracing: Tracing;
   readonly #timers = new Set<NodeJS.Timeout>();
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
@@ -66,6 +71,7 @@ export class JobProcessor {
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
+    this.#tracing = options.tracing ?? NO_TRACING;
     this.#recorder = new OutcomeRecorder({
       driver: options.driver,
       workerId: options.workerId,
@@ -185,6 +191,7 @@ export class JobProcessor {
       if (want <= 0 || !this.#active) return;
       this.#moreMayBeReady = false;
       let jobs: Job[];
+      const claimStartedAt = Date.now();
       try {
         this.#o.metrics.claims.inc();
         jobs = await this.#o.driver.claim({
@@ -205,6 +212,7 @@ export class JobProcessor {
         await this.#o.driver.release(this.#o.workerId, jobs.map((j) => j.id), 'worker stopping').catch(() => undefined);
         return;
       }
+      if (this.#tracing.enabled && jobs.length > 0) this.#tracing.claimed(jobs, claimStartedAt, this.#o.workerId);
       this.#buffer.push(...jobs);
       this.#startBuffered();
       if (jobs.length === want) this.#moreMayBeReady = true;
@@ -237,13 +245,14 @@ export class JobProcessor {
 
   #start(job: Job): void {
     const abort = new JobAbort();
-    const entry: RunningJob = { job, abort, startedAt: performance.now() };
+    const trace = this.#tracing.startRun(job, this.#o.workerId);
+    const entry: RunningJob = { job, abort, startedAt: performance.now(), trace };
     this.#running.set(job.id, entry);
     this.#o.metrics.jobsInFlight.inc();
     // A child logger costs more than a short job: made only when something logs.
     let logger: Logger | undefined;
-    const jobLogger = () => (logger ??= this.#o.logger.child({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }));
-    runJob({
+    const jobLogger = () => (logger ??= this.#o.logger.child({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts, ...trace.logFields }));
+    trace.run(() => runJob({
       job,
       task: this.#o.tasks.get(job.task),
       abort,
@@ -254,7 +263,7 @@ export class JobProcessor {
         const held = await this.#o.driver.progress(this.#o.workerId, job.id, stage, data ?? null);
         if (!held) abort.abort('lease-lost');
       },
-    })
+    }))
       .then((outcome) => this.#finish(entry, outcome, jobLogger))
       .catch((error: unknown) => jobLogger().error({ err: error }, 'recording the job outcome failed'))
       .finally(() => {
@@ -270,6 +279,7 @@ export class JobProcessor {
     const seconds = (performance.now() - entry.startedAt) / 1000;
     this.#o.metrics.jobDuration.observe({ task: entry.job.task, outcome: outcome.kind }, seconds);
     const ms = seconds * 1000;
+    entry.trace.finished(outcome);
     this.#averageMs = this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs * 0.9 + ms * 0.1;
     switch (outcome.kind) {
       case 'completed':
@@ -289,6 +299,7 @@ export class JobProcessor {
 
   #onRecorded(job: Job, outcome: RecordOutcome): void {
     const m = this.#o.metrics;
+    this.#tracing.recorded(job, outcome);
     switch (outcome.kind) {
       case 'completed':
         return void m.jobsCompleted.inc({ task: job.task });

@@ -55,7 +55,7 @@ begin
     'public.job_after_update()',
     'public.job_events_guard()',
     'public.job_before_user_insert()',
-    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision)',
+    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text)',
     'public.enqueue_jobs(jsonb)',
     'public.claim_jobs(text, text[], integer, integer)',
     'public.claim_next_job(text, text[], integer)',
