@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { startDriver } from './drivers/start-driver.js';
+import { registerReadyGauge } from './health/ready-gauge.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
@@ -44,6 +45,7 @@ export class Worker {
     this.#options = options;
     this.shutdown = new ShutdownCoordinator(options.logger);
     this.metrics = createMetrics();
+    registerReadyGauge(this.metrics.registry, () => this.readiness());
   }
 
   get state(): WorkerState {
