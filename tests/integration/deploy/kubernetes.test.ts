@@ -45,8 +45,8 @@ function validate(doc: Manifest): void {
   new Model(doc).validate();
 }
 
-const find = (all: { doc: Manifest }[], kind: string, file?: string) =>
-  all.find((m) => m.doc.kind === kind && (!file || (m as { file: string }).file === file))?.doc as Manifest;
+const find = (all: { file: string; doc: Manifest }[], kind: string, file?: string) =>
+  all.find((m) => m.doc.kind === kind && (!file || m.file === file))?.doc as Manifest;
 
 test('every manifest validates against the Kubernetes and KEDA schemas; a broken one does not', async () => {
   const all = await manifests();
