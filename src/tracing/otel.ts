@@ -1,5 +1,4 @@
-import { SpanKind, SpanStatusCode, context, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ConfigError } from '../errors.js';
@@ -10,22 +9,30 @@ import type { JobOutcome } from '../queue/run-job.js';
 import { VERSION } from '../version.js';
 import { jobAttributes, MESSAGING_SYSTEM, outcomeAttributes } from './attributes.js';
 import { exporterProtocol, tracingResource } from './environment.js';
+import { formatTraceparent, parseTraceparent } from './traceparent.js';
 import type { EnqueueDescription, JobTrace, Tracing } from './tracing.js';
 
-const propagator = new W3CTraceContextPropagator();
-
-/** The traceparent of a span context (what enqueue stores with the job). */
+/** The traceparent of a context's span (what enqueue stores with the job). */
 function traceparentOf(ctx: Context): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagator.inject(ctx, carrier, { set: (c, k, v) => void (c[k] = v) });
-  return carrier.traceparent;
+  const span = trace.getSpanContext(ctx);
+  return span && trace.isSpanContextValid(span) ? formatTraceparent(span) : undefined;
 }
 
 /** The producer's span context from a stored traceparent; undefined when absent or malformed. */
 function producerContext(traceparent: string | null | undefined): Context | undefined {
-  if (!traceparent) return undefined;
-  const ctx = propagator.extract(context.active(), { traceparent }, { get: (c, k) => c[k as 'traceparent'], keys: (c) => Object.keys(c) });
-  return trace.getSpanContext(ctx) ? ctx : undefined;
+  const parts = parseTraceparent(traceparent);
+  return parts && trace.setSpanContext(ROOT_CONTEXT, { ...parts, isRemote: true });
+}
+
+type ExporterClass = new (config: { url?: string }) => SpanExporter;
+
+/**
+ * The OTLP exporter of the protocol. Its module is named through a variable so that the compiler
+ * does not read the exporters' declaration trees (a third of the build's files) for one constructor.
+ */
+async function otlpExporterClass(protocol: 'http/protobuf' | 'http/json'): Promise<ExporterClass> {
+  const specifier = protocol === 'http/json' ? '@opentelemetry/exporter-trace-otlp-http' : '@opentelemetry/exporter-trace-otlp-proto';
+  return ((await import(specifier)) as { OTLPTraceExporter: ExporterClass }).OTLPTraceExporter;
 }
 
 async function createExporters(env: NodeJS.ProcessEnv): Promise<SpanExporter[]> {
@@ -36,9 +43,7 @@ async function createExporters(env: NodeJS.ProcessEnv): Promise<SpanExporter[]> 
     else if (name === 'otlp') {
       const protocol = exporterProtocol(env);
       const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces` : undefined);
-      const { OTLPTraceExporter } =
-        protocol === 'http/json' ? await import('@opentelemetry/exporter-trace-otlp-http') : await import('@opentelemetry/exporter-trace-otlp-proto');
-      exporters.push(new OTLPTraceExporter(url ? { url } : {}));
+      exporters.push(new (await otlpExporterClass(protocol))(url ? { url } : {}));
     } else throw new ConfigError(`OTEL_TRACES_EXPORTER: expected otlp, console or none, not "${name}"`);
   }
   return exporters;
@@ -107,7 +112,9 @@ class OtelTracing implements Tracing {
 
   claimed(jobs: readonly Job[], startedAt: number, workerId: string): void {
     for (const job of jobs) {
-      const parent = producerContext(job.traceparent) ?? context.active();
+      // Without a stored traceparent the claim starts a trace of its own (not a child of whatever
+      // was active where the worker was started).
+      const parent = producerContext(job.traceparent) ?? ROOT_CONTEXT;
       const span = this.#tracer.startSpan(
         `claim ${job.task}`,
         { kind: SpanKind.CONSUMER, startTime: startedAt, attributes: { ...jobAttributes(job, workerId, 'receive', 'claim'), 'messaging.batch.message_count': jobs.length } },
@@ -119,7 +126,7 @@ class OtelTracing implements Tracing {
   }
 
   startRun(job: Job, workerId: string): JobTrace {
-    const parent = this.#claims.get(job) ?? producerContext(job.traceparent) ?? context.active();
+    const parent = this.#claims.get(job) ?? producerContext(job.traceparent) ?? ROOT_CONTEXT;
     this.#claims.delete(job);
     const producer = producerContext(job.traceparent);
     const producerSpan = producer && trace.getSpanContext(producer);
