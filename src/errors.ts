@@ -25,13 +25,18 @@ export const PROCESS_ERROR_CODES = {
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
 
-/** Thrown by a handler: the job fails at once, without retry. */
+/**
+ * Thrown by a handler: the job fails at once, without retry. `publicMessage` is what the job's
+ * owner (an end user) may read (jobs.public_error); the message itself stays with the service.
+ */
 export class PermanentJobError extends Error {
   readonly code: string;
-  constructor(message: string, options?: { code?: string; cause?: unknown }) {
+  readonly publicMessage: string | null;
+  constructor(message: string, options?: { code?: string; cause?: unknown; publicMessage?: string }) {
     super(message, { cause: options?.cause });
     this.name = 'PermanentJobError';
     this.code = options?.code ?? 'PERMANENT_FAILURE';
+    this.publicMessage = options?.publicMessage ?? null;
   }
 }
 
@@ -67,6 +72,21 @@ export class DatabaseError extends Error {
 export function isTransientSqlState(sqlState: string | undefined): boolean {
   if (!sqlState) return false;
   return ['08', '53', '57', '40'].some((cls) => sqlState.startsWith(cls)) && sqlState !== '57014';
+}
+
+/**
+ * Any error of a database call as a DatabaseError: one carrying a SQLSTATE (pg's `code`) is
+ * transient by its class; one without (a refused, reset or timed-out socket) is transient and
+ * means the database was unreachable.
+ */
+export function asDatabaseError(error: unknown, what: string): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const err = error as { code?: unknown; message?: string };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const sqlState = code && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const message = `${what}: ${err.message ?? String(error)}`;
+  if (sqlState) return new DatabaseError(message, { sqlState, transient: isTransientSqlState(sqlState), cause: error });
+  return new DatabaseError(message, { transient: true, unreachable: true, cause: error });
 }
 
 export class ConfigError extends Error {

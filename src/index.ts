@@ -7,14 +7,14 @@
  *   await queue.enqueue({ task: 'convert-pdf', payload: { url } });
  */
 import { loadConfig, type Config } from './config.js';
-import { openConnection } from './drivers/connect.js';
-import { createLogger, type Logger } from './logger.js';
+import { openDatabase } from './database/open-database.js';
+import { createConfiguredLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
-import type { EnqueueInput } from './queue/job.js';
+import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
-import { loadTracing } from './tracing/load.js';
 import { Worker } from './worker.js';
+import { loadTracing } from './tracing/load.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
 export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
@@ -23,7 +23,7 @@ export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobEr
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
-export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
+export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { loadTracing, tracingRequested } from './tracing/load.js';
@@ -44,14 +44,7 @@ export interface CreateWorkerOptions {
 /** A worker configured from the environment (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger =
-    options.logger ??
-    createLogger({
-      level: config.logLevel,
-      pretty: config.nodeEnv === 'development',
-      secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
-      base: { workerId: config.workerId },
-    });
+  const logger = options.logger ?? createConfiguredLogger(config);
   return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env });
 }
 
@@ -64,14 +57,13 @@ export interface ConnectOptions {
 /** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
-  const env = options.env ?? process.env;
-  const tracing = await loadTracing(env, logger);
-  const connection = await openConnection(config, logger);
-  return new QueueClient(connection.driver, {
+  const logger = options.logger ?? createConfiguredLogger(config, { level: 'warn', pretty: false, base: undefined });
+  const tracing = await loadTracing(options.env ?? process.env, logger);
+  const database = await openDatabase(config, logger, 'client');
+  return new QueueClient(database.driver, {
     maxPayloadBytes: config.maxPayloadBytes,
     tracing,
-    close: async () => (await tracing.flush(), await connection.close()),
+    close: async () => (await tracing.flush(), await database.close()),
   });
 }
 

@@ -1,4 +1,4 @@
-import type { EnqueueInput, Job, QueueStats } from '../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../job.js';
 
 /**
  * The transport seam. A driver calls the SQL functions of supabase/migrations and nothing else
@@ -70,6 +70,8 @@ export interface Failure {
   errorCode: string;
   message: string;
   retryable: boolean;
+  /** What the job's owner may read of the failure (jobs.public_error). */
+  publicMessage?: string | null;
 }
 
 /**

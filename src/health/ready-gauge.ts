@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { Readiness } from './server.js';
+import type { Readiness } from './readiness.js';
 
 /**
  * supajobs_worker_ready: 1 while /ready would answer 200, else 0, worked out at each scrape by the

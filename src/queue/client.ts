@@ -2,7 +2,7 @@ import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, QueueStats } from './job.js';
+import type { EnqueueInput, QueueStats } from '../job.js';
 
 /**
  * What a producer or an admin tool uses: enqueue (with the payload limit checked before the
@@ -19,6 +19,11 @@ export class QueueClient {
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
     this.#close = options.close ?? (() => driver.stop());
     this.#tracing = options.tracing ?? NO_TRACING;
+  }
+
+  /** Throws the error enqueue would (SQLSTATE 22023) without enqueueing: for a caller that reports where the input came from. */
+  check(job: EnqueueInput, index?: number): void {
+    checkEnqueueInput(job, this.#maxPayloadBytes, index);
   }
 
   enqueue(job: EnqueueInput): Promise<string> {

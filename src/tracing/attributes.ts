@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { Job } from '../queue/job.js';
+import type { Job } from '../job.js';
 import type { JobOutcome } from '../queue/run-job.js';
 
 /** messaging.system of every span (the semantic conventions allow a system's own name). */

@@ -3,7 +3,7 @@ import { BatchSpanProcessor, ConsoleSpanExporter, type SpanExporter } from '@ope
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Job } from '../queue/job.js';
+import type { Job } from '../job.js';
 import type { RecordOutcome } from '../queue/outcome-recorder.js';
 import type { JobOutcome } from '../queue/run-job.js';
 import { VERSION } from '../version.js';

@@ -1,4 +1,4 @@
-import type { Job } from '../queue/job.js';
+import type { Job } from '../job.js';
 import type { RecordOutcome } from '../queue/outcome-recorder.js';
 import type { JobOutcome } from '../queue/run-job.js';
 

@@ -1,10 +1,11 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
-import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
-import { WakeUpListeners } from '../wakeups.js';
-import { toDatabaseError } from './errors.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
+import { asDatabaseError } from '../../errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
@@ -117,13 +118,7 @@ export class PostgresDriver implements Driver {
   }
 
   async heartbeat(workerId: string, ids: string[], leaseSeconds: number): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.#query<{ id: string }>('heartbeat_jobs', 'select public.heartbeat_jobs($1, $2::uuid[], $3) as id', [
-      workerId,
-      ids,
-      leaseSeconds,
-    ]);
-    return rows.map((r) => r.id);
+    return this.#ids('heartbeat_jobs', 'select public.heartbeat_jobs($1, $2::uuid[], $3) as id', workerId, ids, leaseSeconds);
   }
 
   async complete(workerId: string, completions: Completion[]): Promise<string[]> {
@@ -142,20 +137,14 @@ export class PostgresDriver implements Driver {
   async fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null> {
     const rows = await this.#query<{ status: 'pending' | 'failed' | null }>(
       'fail_job',
-      'select public.fail_job($1, $2, $3, $4, $5, $6) as status',
-      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt],
+      'select public.fail_job($1, $2, $3, $4, $5, $6, $7) as status',
+      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt, failure.publicMessage ?? null],
     );
     return rows[0]?.status ?? null;
   }
 
   async release(workerId: string, ids: string[], reason: string): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.#query<{ id: string }>('release_jobs', 'select public.release_jobs($1, $2::uuid[], $3) as id', [
-      workerId,
-      ids,
-      reason,
-    ]);
-    return rows.map((r) => r.id);
+    return this.#ids('release_jobs', 'select public.release_jobs($1, $2::uuid[], $3) as id', workerId, ids, reason);
   }
 
   async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
@@ -201,13 +190,20 @@ export class PostgresDriver implements Driver {
     return rows[0]?.n ?? 0;
   }
 
+  /** A function of (worker_id, ids, x) that returns the ids it applied to; no call for no ids. */
+  async #ids(name: string, text: string, workerId: string, ids: string[], extra: unknown): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#query<{ id: string }>(name, text, [workerId, ids, extra]);
+    return rows.map((r) => r.id);
+  }
+
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
     try {
       const config: pg.QueryConfig = this.#prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
       const result = await this.#pool.query<R>(config);
       return result.rows;
     } catch (error) {
-      throw toDatabaseError(error, name);
+      throw asDatabaseError(error, name);
     }
   }
 }
