@@ -73,7 +73,7 @@ export class Worker {
     const tasks = await this.#loadTasks();
     const tracing = await loadTracing(this.#options.env ?? process.env, logger);
     // Added first, stopped last: the spans of the drain and the release are exported too.
-    if (tracing.enabled) s.add({ name: 'tracing', stop: () => tracing.flush() });
+    if (tracing.enabled) shutdown.add({ name: 'tracing', stop: () => tracing.flush() });
     const health =
       this.#options.healthServer === false
         ? undefined
