@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { waitForDatabase } from './database/wait-for-database.js';
 import type { Database } from './database/open-database.js';
+import { countingErrors } from './drivers/error-counting.js';
 import { decideReadiness, type Readiness, type WorkerState } from './health/readiness.js';
 import { HealthServer } from './health/server.js';
 import type { Logger } from './logger.js';
@@ -13,7 +14,6 @@ import type { AnyTask } from './queue/task.js';
 import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 import { ShutdownCoordinator } from './shutdown.js';
 import { loadTracing } from './tracing/load.js';
-import { registerReadyGauge } from './health/ready-gauge.js';
 import { VERSION } from './version.js';
 
 /** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
@@ -48,7 +48,6 @@ export class Worker {
     this.#options = options;
     this.shutdown = new ShutdownCoordinator(options.logger);
     this.metrics = createMetrics();
-    registerReadyGauge(this.metrics.registry, () => this.readiness());
   }
 
   get state(): WorkerState {
@@ -113,9 +112,16 @@ export class Worker {
       await database.close();
       throw healthError;
     }
-    const driver = database.driver;
+    const driver = countingErrors(database.driver, this.metrics.databaseErrors);
     this.#driver = driver;
     shutdown.add({ name: 'database', stop: () => database.close() });
+    this.metrics.setTasks(tasks.names);
+    this.metrics.describeWorker({
+      version: VERSION,
+      transport: config.transport,
+      ready: async () => (await this.readiness()).ready,
+      wakeUpMode: () => this.#driver?.wakeUps.mode,
+    });
     if (health) shutdown.add({ name: 'health server', stop: () => health.stop() });
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });

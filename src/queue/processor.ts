@@ -7,7 +7,7 @@ import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { ClaimTriggers } from './claim-triggers.js';
 import { JobAbort } from './job-abort.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { countOutcome } from './outcome-metrics.js';
+import { countClaimed, countOutcome } from './outcome-metrics.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { Prefetch } from './prefetch.js';
 import { runJob, type JobOutcome } from './run-job.js';
@@ -140,6 +140,7 @@ export class JobProcessor {
         return;
       }
       for (const job of jobs) this.#leases.claimed(job.id);
+      countClaimed(metrics, jobs);
       if (this.#tracing.enabled && jobs.length > 0) this.#tracing.claimed(jobs, claimStartedAt, workerId);
       this.#buffer.push(...jobs);
       this.#startBuffered();
@@ -165,7 +166,7 @@ export class JobProcessor {
       logger: entry.logger,
       workerId,
       progress: async (stage, data) => {
-        const held = await driver.progress(workerId, job.id, stage, data ?? null);
+        const held = await driver.progress(workerId, job.id, stage, data ?? null, job.attempts);
         if (!held) entry.abort.abort('lease-lost');
       },
     }))
@@ -181,7 +182,7 @@ export class JobProcessor {
 
   async #finish(entry: RunningJob, outcome: JobOutcome): Promise<void> {
     const ms = performance.now() - entry.startedAt;
-    this.#options.metrics.jobDuration.observe({ task: entry.job.task, outcome: outcome.kind }, ms / 1000);
+    this.#options.metrics.jobDuration.observe({ task: this.#options.metrics.taskLabel(entry.job.task), outcome: outcome.kind }, ms / 1000);
     this.#prefetch.recordRunTime(ms);
     entry.trace.finished(outcome);
     await this.#recorder.record(entry.job, outcome, entry.logger, ms);

@@ -66,8 +66,8 @@ test('every metric the dashboard and the alert rules name is one a running worke
     await worker.stop();
   }
   const exported = exportedNames(scrape);
-  assert.ok(exported.has('supajobs_worker_ready'), 'the readiness gauge is exported');
-  assert.match(scrape, /^supajobs_worker_ready 1$/m, 'a running worker reports itself ready');
+  assert.ok(exported.has('supajobs_ready'), 'the readiness gauge is exported');
+  assert.match(scrape, /^supajobs_ready 1$/m, 'a running worker reports itself ready');
 
   const all = await expressions();
   assert.ok(all.length >= 25, `the dashboard and rules hold expressions (${all.length})`);
