@@ -27,6 +27,8 @@ export interface Job<Payload = unknown> {
   completedAt: Date | null;
   failedAt: Date | null;
   updatedAt: Date;
+  /** The producer's W3C trace context, stored at enqueue (null when the producer was not traced). */
+  traceparent: string | null;
 }
 
 /** What a producer gives to enqueue a job; only task is required. */
@@ -51,6 +53,11 @@ export interface EnqueueInput {
   concurrencyKey?: string;
   /** With concurrencyKey: how many may run at once (default 1). */
   concurrencyLimit?: number;
+  /**
+   * The W3C traceparent to link the job's spans to. Default: the enqueue span's, when tracing is
+   * on; give one to join a trace of your own (e.g. an incoming request's).
+   */
+  traceparent?: string;
 }
 
 /** One row of get_queue_stats(). */

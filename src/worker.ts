@@ -15,6 +15,7 @@ import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 import type { ScheduleInput } from './schedules/schedule.js';
 import { startScheduling } from './schedules/start-scheduling.js';
 import { ShutdownCoordinator } from './shutdown.js';
+import { loadTracing } from './tracing/load.js';
 import { VERSION } from './version.js';
 
 /** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
@@ -32,6 +33,8 @@ export interface WorkerOptions {
    * and those this code declared before but no longer does are removed. Undefined: left as they are.
    */
   schedules?: ScheduleInput[];
+  /** Where the OTEL_* variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type { WorkerState } from './health/readiness.js';
@@ -74,6 +77,9 @@ export class Worker {
     shutdown.add({ name: 'state: stopped', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
+    const tracing = await loadTracing(this.#options.env ?? process.env, logger);
+    // Added first, stopped last: the spans of the drain and the release are exported too.
+    if (tracing.enabled) shutdown.add({ name: 'tracing', stop: () => tracing.flush() });
     const health =
       this.#options.healthServer === false
         ? undefined
@@ -126,7 +132,7 @@ export class Worker {
     if (health) shutdown.add({ name: 'health server', stop: () => health.stop() });
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
-    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics });
+    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics, tracing });
     const reclaimer = new ExpiredLeaseReclaimer({
       driver,
       logger,

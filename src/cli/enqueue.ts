@@ -6,7 +6,7 @@ import type { EnqueueInput } from '../job.js';
 import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N] [--traceparent TP]
                  [--concurrency-key K [--concurrency-limit N]]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
@@ -21,6 +21,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     'max-attempts': { type: 'string' },
     'concurrency-key': { type: 'string' },
     'concurrency-limit': { type: 'string' },
+    traceparent: { type: 'string' },
     file: { type: 'string' },
   }, allowPositionals: true }));
   if (values.file) return enqueueFile(values.file, queue);
@@ -46,6 +47,8 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
     concurrencyKey: values['concurrency-key'],
     concurrencyLimit: parseInteger(values['concurrency-limit'], 'concurrency-limit'),
+    // A trace to join (e.g. a CI pipeline's); TRACEPARENT is the environment's convention for it.
+    traceparent: values.traceparent ?? process.env.TRACEPARENT,
   };
   process.stdout.write(`${await queue.enqueue(input)}\n`);
 }

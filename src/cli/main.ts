@@ -12,6 +12,7 @@ import { UsageError } from './args.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
 import { QUEUES_HELP, queuesCommand } from './queues.js';
 import { SCHEDULES_HELP, schedulesCommand } from './schedules.js';
+import { loadTracing } from '../tracing/load.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
 
@@ -69,7 +70,15 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
       const { applied } = await migrate(database.url as string, { logger });
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
-    enqueue: (database) => enqueueCommand(args, client(database)),
+    enqueue: async (database) => {
+      // Spans only when the OTEL_* variables ask for them (docs/tracing.md); flushed before exit.
+      const tracing = await loadTracing(process.env, logger);
+      try {
+        await enqueueCommand(args, new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, tracing }));
+      } finally {
+        await tracing.flush();
+      }
+    },
     stats: (database) => statsCommand(args, client(database)),
     schedules: (database) => schedulesCommand(args, client(database)),
     queues: (database) => queuesCommand(args, client(database)),

@@ -46,7 +46,8 @@ create function public.enqueue_job(
   backoff_base_seconds double precision default null,
   backoff_max_seconds double precision default null,
   concurrency_key text default null,
-  concurrency_limit integer default null
+  concurrency_limit integer default null,
+  traceparent text default null
 )
 returns uuid
 language plpgsql
@@ -58,7 +59,8 @@ begin
     'task', task, 'payload', payload, 'queue', queue, 'priority', priority,
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
     'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
-    'concurrency_key', concurrency_key, 'concurrency_limit', concurrency_limit))) e);
+    'concurrency_key', concurrency_key, 'concurrency_limit', concurrency_limit,
+    'traceparent', traceparent))) e);
 end
 $$;
 
@@ -67,7 +69,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision, concurrency_key text, concurrency_limit integer
+  backoff_max_seconds double precision, concurrency_key text, concurrency_limit integer, traceparent text
 )
 language sql
 volatile
@@ -86,7 +88,8 @@ as $$
          (e.j ->> 'backoff_base_seconds')::double precision,
          (e.j ->> 'backoff_max_seconds')::double precision,
          e.j ->> 'concurrency_key',
-         coalesce((e.j ->> 'concurrency_limit')::integer, 1)
+         coalesce((e.j ->> 'concurrency_limit')::integer, 1),
+         e.j ->> 'traceparent'
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
 
@@ -118,8 +121,8 @@ begin
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
                      'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds',
-                     'concurrency_key', 'concurrency_limit'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit'
+                     'concurrency_key', 'concurrency_limit', 'traceparent'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit, traceparent'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -147,6 +150,9 @@ begin
     when jsonb_typeof(e.j -> 'concurrency_limit') <> all (array['null', 'number']) then '"concurrency_limit" must be a number'
     when (e.j ->> 'concurrency_limit')::numeric not between 1 and 10000 or (e.j ->> 'concurrency_limit')::numeric % 1 <> 0
       then '"concurrency_limit" must be an integer between 1 and 10000'
+    when jsonb_typeof(e.j -> 'traceparent') <> all (array['null', 'string'])
+      or e.j ->> 'traceparent' !~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+      then '"traceparent" must be a W3C traceparent (00-<32 hex trace id>-<16 hex span id>-<2 hex flags>)'
   end as problem) p
   where p.problem is not null
   limit 1;
@@ -163,9 +169,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit)
+                               backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit, traceparent)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds, i.concurrency_key, i.concurrency_limit
+             i.backoff_base_seconds, i.backoff_max_seconds, i.concurrency_key, i.concurrency_limit, i.traceparent
       from input i
       order by i.ord
     )
@@ -186,9 +192,9 @@ begin
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
                                   user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key,
-                                  concurrency_limit)
+                                  concurrency_limit, traceparent)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.concurrency_key, t.concurrency_limit
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.concurrency_key, t.concurrency_limit, t.traceparent
     from to_insert t
     -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
     -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).
