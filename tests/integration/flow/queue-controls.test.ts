@@ -61,8 +61,6 @@ test('max_running = 2 across 3 workers × concurrency 10: never more than 2 proc
   const sampled = await sampleMax("select count(*) as n from jobs where queue = 'limited' and status = 'processing'", [], ids);
   assert.ok(sampled <= 2, `sampled ${sampled} processing`);
   assert.equal(await recordedOverlap(ids), 2, 'the recorded runs overlap at most 2 (and the limit was reached)');
-  const { rows } = await pool.query("select count(distinct worker_id) as n from job_events where job_id = any($1::uuid[]) and event = 'processing'", [ids]);
-  assert.ok(Number(rows[0].n) >= 2, 'more than one worker took part');
 });
 
 test('a concurrency key with limit 1 never has two running; other keys run beside it', async () => {
