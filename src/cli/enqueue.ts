@@ -8,7 +8,7 @@ import { checkEnqueueInput } from '../queue/enqueue-input.js';
 import type { EnqueueInput } from '../queue/job.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--group G] [--max-attempts N]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
 const FILE_CHUNK = 1_000;
@@ -19,6 +19,7 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     priority: { type: 'string' },
     'run-at': { type: 'string' },
     key: { type: 'string' },
+    group: { type: 'string' },
     'max-attempts': { type: 'string' },
     file: { type: 'string' },
   }, allowPositionals: true }));
@@ -42,6 +43,7 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     priority: parseInteger(values.priority, 'priority'),
     runAt,
     jobKey: values.key,
+    groupKey: values.group,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
   };
   checkEnqueueInput(input, config.maxPayloadBytes);

@@ -9,6 +9,8 @@ import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retry
 import { UsageError } from './args.js';
 import { openConnection } from '../drivers/connect.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
+import { LIST_HELP, SHOW_HELP, WAIT_HELP, listCommand, showCommand, waitCommand } from './lookups.js';
+import { QueueClient } from '../queue/client.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
 
@@ -18,6 +20,9 @@ const HELP = `supajobs ${VERSION}: background jobs for Supabase and PostgreSQL
   supajobs migrate               apply the SQL contract to DATABASE_URL (or the embedded default)
   ${ENQUEUE_HELP.split('\n').join('\n  ')}
   ${STATS_HELP}
+  ${SHOW_HELP}
+  ${LIST_HELP}
+  ${WAIT_HELP}
   ${RETRY_HELP}
   ${CANCEL_HELP}
   ${PURGE_HELP}
@@ -60,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
 
 /** A one-shot command on its own connection. */
 async function runOnce(command: string, args: string[], config: Readonly<Config>, logger: Logger): Promise<number> {
+  const client = (connection: Awaited<ReturnType<typeof openConnection>>) =>
+    new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: async () => undefined });
+  let exitCode = 0;
   const commands: Record<string, (driver: Awaited<ReturnType<typeof openConnection>>) => Promise<void>> = {
     migrate: async (connection) => {
       const { applied } = await migrate(connection.databaseUrl as string);
@@ -67,9 +75,12 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     },
     enqueue: (connection) => enqueueCommand(args, config, connection.driver),
     stats: (connection) => statsCommand(args, connection.driver),
-    retry: (connection) => retryCommand(args, connection.driver),
-    cancel: (connection) => cancelCommand(args, connection.driver),
-    purge: (connection) => purgeCommand(args, connection.driver),
+    retry: (connection) => retryCommand(args, client(connection)),
+    cancel: (connection) => cancelCommand(args, client(connection)),
+    purge: (connection) => purgeCommand(args, client(connection)),
+    show: (connection) => showCommand(args, client(connection)),
+    list: (connection) => listCommand(args, client(connection)),
+    wait: async (connection) => void (exitCode = await waitCommand(args, client(connection))),
   };
   const run = commands[command];
   if (!run) {
@@ -83,7 +94,7 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
   const connection = await openConnection(config, logger);
   try {
     await run(connection);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${HELP}\n`);

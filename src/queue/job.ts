@@ -14,6 +14,7 @@ export interface Job<Payload = unknown> {
   lockedBy: string | null;
   leaseExpiresAt: Date | null;
   jobKey: string | null;
+  groupKey: string | null;
   stage: string | null;
   progress: unknown;
   result: unknown;
@@ -40,6 +41,8 @@ export interface EnqueueInput {
   maxAttempts?: number;
   /** While a job with this key is pending or processing, enqueueing it again returns that job's id. */
   jobKey?: string;
+  /** Jobs that belong together (one upload, one import): listed, counted, retried and cancelled as one. */
+  groupKey?: string;
   /** Owner, for RLS. */
   userId?: string;
   /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */
@@ -80,6 +83,7 @@ export function jobFromRow(row: Row): Job {
     lockedBy: (row.locked_by as string | null) ?? null,
     leaseExpiresAt: maybeDate(row.lease_expires_at),
     jobKey: (row.job_key as string | null) ?? null,
+    groupKey: (row.group_key as string | null) ?? null,
     stage: (row.stage as string | null) ?? null,
     progress: row.progress ?? null,
     result: row.result ?? null,
@@ -99,7 +103,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, created_at, started_at';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, group_key, stage, progress, error_code, last_error, user_id, created_at, started_at';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every
@@ -133,6 +137,7 @@ export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
     run_at: runAt,
     max_attempts: input.maxAttempts,
     job_key: input.jobKey,
+    group_key: input.groupKey,
     user_id: input.userId,
     backoff_base_seconds: input.backoffBaseSeconds,
     backoff_max_seconds: input.backoffMaxSeconds,

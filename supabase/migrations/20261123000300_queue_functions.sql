@@ -43,7 +43,8 @@ create function public.enqueue_job(
   job_key text default null,
   user_id uuid default null,
   backoff_base_seconds double precision default null,
-  backoff_max_seconds double precision default null
+  backoff_max_seconds double precision default null,
+  group_key text default null
 )
 returns uuid
 language plpgsql
@@ -54,7 +55,8 @@ begin
   return (select e.id from public.enqueue_jobs(jsonb_build_array(jsonb_build_object(
     'task', task, 'payload', payload, 'queue', queue, 'priority', priority,
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
-    'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds))) e);
+    'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
+    'group_key', group_key))) e);
 end
 $$;
 
@@ -63,7 +65,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision
+  backoff_max_seconds double precision, group_key text
 )
 language sql
 volatile
@@ -80,7 +82,8 @@ as $$
          e.j ->> 'job_key',
          (e.j ->> 'user_id')::uuid,
          (e.j ->> 'backoff_base_seconds')::double precision,
-         (e.j ->> 'backoff_max_seconds')::double precision
+         (e.j ->> 'backoff_max_seconds')::double precision,
+         e.j ->> 'group_key'
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
 
@@ -110,8 +113,8 @@ begin
     when jsonb_typeof(e.j -> 'task') is distinct from 'string' or length(e.j ->> 'task') not between 1 and 200
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
-                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds'
+                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds', 'group_key'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, group_key'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -122,6 +125,8 @@ begin
       then '"max_attempts" must be an integer between 1 and 1000'
     when jsonb_typeof(e.j -> 'job_key') <> all (array['null', 'string']) or length(e.j ->> 'job_key') not between 1 and 512
       then '"job_key" must be a string of 1 to 512 characters'
+    when jsonb_typeof(e.j -> 'group_key') <> all (array['null', 'string']) or length(e.j ->> 'group_key') not between 1 and 200
+      then '"group_key" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'run_at') <> all (array['null', 'string']) then '"run_at" must be a timestamp string'
     -- A string naming infinity is either infinite or unreadable: refused here either way.
     when e.j ->> 'run_at' ilike '%infinity%' then '"run_at" must be a finite timestamp'
@@ -148,9 +153,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds)
+                               backoff_base_seconds, backoff_max_seconds, group_key)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds
+             i.backoff_base_seconds, i.backoff_max_seconds, i.group_key
       from input i
       order by i.ord
     )
@@ -170,9 +175,9 @@ begin
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
-                                  user_id, backoff_base_seconds, backoff_max_seconds)
+                                  user_id, backoff_base_seconds, backoff_max_seconds, group_key)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.group_key
     from to_insert t
     order by t.ord
     -- A live job with this key exists: touch nothing, but lock it and return its id.

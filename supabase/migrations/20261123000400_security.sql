@@ -14,7 +14,7 @@ grant select, insert, update, delete on table public.job_priority_tiers, public.
                                              public.job_client_tasks to service_role;
 
 -- End users: insert a job naming only these columns (the insert trigger sets the rest), and read.
-grant insert (task, payload, run_at, job_key) on table public.jobs to authenticated;
+grant insert (task, payload, run_at, job_key, group_key) on table public.jobs to authenticated;
 grant select on table public.jobs to authenticated;
 grant select on table public.job_events to authenticated;
 grant select on table public.job_priority_tiers to authenticated;
@@ -55,7 +55,7 @@ begin
     'public.job_after_update()',
     'public.job_events_guard()',
     'public.job_before_user_insert()',
-    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision)',
+    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text)',
     'public.enqueue_jobs(jsonb)',
     'public.claim_jobs(text, text[], integer, integer)',
     'public.claim_next_job(text, text[], integer)',

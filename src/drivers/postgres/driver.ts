@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
-import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import { OPERATOR_FUNCTIONS, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
@@ -201,9 +201,23 @@ export class PostgresDriver implements Driver {
     return rows[0]?.n ?? 0;
   }
 
-  async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
+  async operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T> {
+    const names = Object.keys(args);
+    // Names come from the caller's code, never from input; checked anyway, as they are spliced in.
+    if (!(fn in OPERATOR_FUNCTIONS) || names.some((name) => !/^[a-z_]+$/.test(name))) throw new Error(`operate: bad call ${fn}`);
+    const call = `public.${fn}(${names.map((name, i) => `${name} => $${i + 1}`).join(', ')})`;
+    const values = names.map((name) => {
+      const value = args[name];
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? JSON.stringify(value) : value;
+    });
+    if (OPERATOR_FUNCTIONS[fn] === 'rows') return (await this.#query(fn, `select * from ${call}`, values, false)) as T;
+    const rows = await this.#query<{ value: unknown }>(fn, `select ${call} as value`, values, false);
+    return (rows[0]?.value ?? null) as T;
+  }
+
+  async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[], prepare = true): Promise<R[]> {
     try {
-      const config: pg.QueryConfig = this.#prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
+      const config: pg.QueryConfig = this.#prepare && prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
       const result = await this.#pool.query<R>(config);
       return result.rows;
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
-import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import type { ClaimRequest, Completion, Driver, Failure, OperatorFunction, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
@@ -154,6 +154,10 @@ export class SupabaseDriver implements Driver {
 
   async cancel(id: string): Promise<boolean> {
     return (await this.#rpc.call<boolean>('cancel_job', { id })) === true;
+  }
+
+  operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T> {
+    return this.#rpc.call<T>(fn, args);
   }
 
   async purge(olderThanSeconds: number, statuses: ('completed' | 'failed' | 'cancelled')[] = ['completed', 'cancelled']): Promise<number> {
