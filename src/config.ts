@@ -24,6 +24,7 @@ export const DEFAULTS = {
   embeddedDir: '.supajobs',
   embeddedPort: 54329,
   migrateOnStart: true,
+  adminStreamIntervalMs: 1_000,
 } as const;
 
 export type Transport = 'postgres' | 'supabase' | 'embedded';
@@ -58,6 +59,10 @@ export interface Config {
   /** Largest payload enqueue accepts (Realtime delivers at most 1,024 KB per change). */
   maxPayloadBytes: number;
   migrateOnStart: boolean;
+  /** Serve the admin API and dashboard with this bearer token; null: they are not served (404). */
+  adminToken: string | null;
+  /** How often the admin stream looks for new job events. */
+  adminStreamIntervalMs: number;
   embedded: { dir: string; port: number };
 }
 
@@ -99,6 +104,8 @@ const SPECS = {
   DATABASE_QUERY_TIMEOUT_MS: positiveInt(1_000, 3_600_000)({ default: DEFAULTS.databaseQueryTimeoutMs, desc: 'milliseconds, 1000 to 3600000' }),
   MAX_PAYLOAD_BYTES: positiveInt(1, 100 * 1024 * 1024)({ default: DEFAULTS.maxPayloadBytes, desc: 'bytes, 1 to 104857600' }),
   MIGRATE_ON_START: bool({ default: DEFAULTS.migrateOnStart, desc: 'true or false' }),
+  ADMIN_TOKEN: str({ default: undefined, desc: 'a secret of at least 16 characters (unset: no admin API or dashboard)' }),
+  ADMIN_STREAM_INTERVAL_MS: positiveInt(100, 60_000)({ default: DEFAULTS.adminStreamIntervalMs, desc: 'milliseconds, 100 to 60000' }),
   EMBEDDED_DIR: str({ default: DEFAULTS.embeddedDir, desc: 'a folder for the embedded PostgreSQL' }),
   EMBEDDED_PORT: port({ default: DEFAULTS.embeddedPort, desc: 'a TCP port' }),
 };
@@ -126,6 +133,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
   if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
     problems.push('SUPABASE_SERVICE_ROLE_KEY: required with SUPABASE_URL');
   }
+  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN.length < 16) problems.push(`ADMIN_TOKEN: expected ${SPECS.ADMIN_TOKEN.desc}`);
   if (env.WORKER_ID !== undefined && env.WORKER_ID.length > 200) problems.push(`WORKER_ID: expected ${SPECS.WORKER_ID.desc}`);
   const transport = chooseTransport(env.TRANSPORT ?? 'auto', env.DATABASE_URL, env.SUPABASE_URL, problems);
   if (problems.length > 0) {
@@ -156,6 +164,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
     databaseQueryTimeoutMs: clean.DATABASE_QUERY_TIMEOUT_MS,
     maxPayloadBytes: clean.MAX_PAYLOAD_BYTES,
     migrateOnStart: clean.MIGRATE_ON_START,
+    adminToken: clean.ADMIN_TOKEN ?? null,
+    adminStreamIntervalMs: clean.ADMIN_STREAM_INTERVAL_MS,
     embedded: Object.freeze({ dir: path.resolve(clean.EMBEDDED_DIR), port: clean.EMBEDDED_PORT }),
   });
 }

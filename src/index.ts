@@ -13,7 +13,7 @@ import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './queue/job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
-import { Worker } from './worker.js';
+import { Worker, type WorkerOptions } from './worker.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
 export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
@@ -39,6 +39,8 @@ export interface CreateWorkerOptions {
   logger?: Logger;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** The app's own routes on the worker's server (a Fastify plugin), e.g. a status endpoint. */
+  routes?: WorkerOptions['routes'];
 }
 
 /** A worker configured from the environment (plus overrides), not yet started: call start(). */
@@ -49,10 +51,10 @@ export function createWorker(options: CreateWorkerOptions = {}): Worker {
     createLogger({
       level: config.logLevel,
       pretty: config.nodeEnv === 'development',
-      secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
+      secrets: [config.supabaseServiceRoleKey, config.databaseUrl, config.adminToken],
       base: { workerId: config.workerId },
     });
-  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, routes: options.routes });
 }
 
 export interface ConnectOptions {
@@ -64,7 +66,7 @@ export interface ConnectOptions {
 /** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
+  const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl, config.adminToken] });
   const connection = await openConnection(config, logger);
   return new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => connection.close() });
 }

@@ -1,9 +1,12 @@
+import type { FastifyInstance } from 'fastify';
+import { registerAdmin } from './admin/admin-server.js';
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { startDriver } from './drivers/start-driver.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
+import { QueueClient } from './queue/client.js';
 import { QueueMonitor } from './queue/monitor.js';
 import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
@@ -21,6 +24,8 @@ export interface WorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** The app's own routes on the same server (a Fastify plugin: `async (app) => { app.get(...) }`). */
+  routes?: (app: FastifyInstance) => Promise<void>;
 }
 
 export type WorkerState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
@@ -34,6 +39,7 @@ export class Worker {
   #driver: Driver | undefined;
   #processor: JobProcessor | undefined;
   #health: HealthServer | undefined;
+  #client: QueueClient | undefined;
   /** The last attempt to reach the database at start failed. */
   #unreachable = false;
 
@@ -49,6 +55,11 @@ export class Worker {
 
   get driver(): Driver | undefined {
     return this.#driver;
+  }
+
+  /** A QueueClient on this worker's driver, once started (the admin API uses it). */
+  get client(): QueueClient | undefined {
+    return this.#client;
   }
 
   get healthAddress(): { host: string; port: number } | undefined {
@@ -74,6 +85,7 @@ export class Worker {
             workerId: config.workerId,
             version: VERSION,
             readiness: () => this.readiness(),
+            extend: (app) => this.#extend(app),
           });
     this.#health = health;
     // A stop before the driver is up ends the wait for the database and closes the health server.
@@ -104,6 +116,7 @@ export class Worker {
       throw healthError;
     }
     this.#driver = driver;
+    this.#client = new QueueClient(driver, { maxPayloadBytes: config.maxPayloadBytes });
     s.add({ name: 'driver', stop: () => driver.stop() });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
 
@@ -164,6 +177,14 @@ export class Worker {
     const w = driver?.wakeUps;
     const wakeUps = !w ? 'none' : w.mode === 'live' ? 'live' : w.mode === 'connecting' ? 'reconnecting, polling' : (w.reason ?? 'polling');
     return { ready: reasons.length === 0, reasons, wakeUps };
+  }
+
+  async #extend(app: FastifyInstance): Promise<void> {
+    const { config, logger, routes } = this.#options;
+    if (config.adminToken) {
+      await registerAdmin(app, { token: config.adminToken, client: () => this.#client, logger, streamIntervalMs: config.adminStreamIntervalMs });
+    }
+    if (routes) await app.register(routes);
   }
 
   async #loadTasks(): Promise<TaskRegistry> {

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({
     level: config.logLevel,
     pretty: config.nodeEnv === 'development',
-    secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
+    secrets: [config.supabaseServiceRoleKey, config.databaseUrl, config.adminToken],
     base: { workerId: config.workerId },
   });
   if (command === 'start') {

@@ -18,6 +18,8 @@ export interface HealthServerOptions {
   workerId: string;
   version: string;
   readiness: () => Promise<Readiness>;
+  /** More routes on the same server (the admin API and dashboard, the app's own), added before it listens. */
+  extend?: (app: FastifyInstance) => Promise<void>;
 }
 
 /**
@@ -69,6 +71,7 @@ export class HealthServer {
       reply.header('content-type', options.registry.contentType);
       return options.registry.metrics();
     });
+    await options.extend?.(app);
     await app.listen({ host: options.host, port: options.port });
     if (this.#stopped) return void (await app.close());
     const address = app.server.address();

@@ -12,7 +12,7 @@ async function listAll(args: Record<string, unknown>, pageSize: number): Promise
   let cursor: string | null = null;
   let pages = 0;
   for (;;) {
-    const { rows } = await pool.query<{ cursor: string; job: { id: string } }>(
+    const { rows }: { rows: { cursor: string; job: { id: string } }[] } = await pool.query(
       'select * from list_jobs(queue => $1, group_key => $2, after_cursor => $3, page_size => $4)',
       [args.queue ?? null, args.group ?? null, cursor, pageSize],
     );
@@ -49,7 +49,7 @@ test('keyset pages list every job once, newest first, while jobs are inserted be
   const seen: string[] = [];
   let cursor: string | null = null;
   for (let page = 0; ; page++) {
-    const { rows } = await pool.query<{ cursor: string; job: { id: string } }>(
+    const { rows }: { rows: { cursor: string; job: { id: string } }[] } = await pool.query(
       'select * from list_jobs(queue => $1, after_cursor => $2, page_size => 4)', [queue, cursor]);
     seen.push(...rows.map((r) => r.job.id));
     // Others add jobs while the reader pages on.
