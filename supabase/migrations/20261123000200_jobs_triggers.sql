@@ -154,9 +154,6 @@ create trigger job_events_no_truncate
   before truncate on public.job_events
   for each statement execute function public.job_events_guard();
 
-<<<<<<< HEAD
--- An end user's insert (through RLS) names only task, payload, run_at, job_key and group_key; all
-=======
 -- A job's id is its history's key: changing it would leave the change unrecorded (the history
 -- trigger pairs old and new rows by id).
 create function public.job_id_guard()
@@ -175,8 +172,7 @@ create trigger jobs_id_fixed
   when (old.id is distinct from new.id)
   execute function public.job_id_guard();
 
--- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
->>>>>>> main
+-- An end user's insert (through RLS) names only task, payload, run_at, job_key and group_key; all
 -- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,
 -- and queue and attempts from job_client_tasks, which also says which tasks users may enqueue.
 create function public.job_before_user_insert()
