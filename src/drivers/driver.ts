@@ -76,6 +76,8 @@ export interface Failure {
   errorCode: string;
   message: string;
   retryable: boolean;
+  /** What the job's owner may read of the failure (jobs.public_error). */
+  publicMessage?: string | null;
 }
 
 /**

@@ -9,6 +9,8 @@ export interface RecordedFailure {
   code: string;
   message: string;
   retryable: boolean;
+  /** For the job's owner (jobs.public_error); null: none. */
+  publicMessage?: string | null;
 }
 
 export interface OutcomeRecorderOptions {
@@ -78,6 +80,7 @@ export class OutcomeRecorder {
           errorCode: failure.code,
           message: failure.message,
           retryable: failure.retryable,
+          publicMessage: failure.publicMessage ?? null,
         }),
       );
       if (status === undefined) return;
