@@ -49,7 +49,13 @@ export class HealthServer {
     // without a health server never needs it.
     const { default: Fastify } = await import('fastify');
     if (this.#stopped) return;
-    const app = (this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: true }));
+    const app = (this.#app = Fastify({
+      logger: false,
+      return503OnClosing: true,
+      forceCloseConnections: true,
+      // An unknown field is an error (a misspelt filter must not silently list everything).
+      ajv: { customOptions: { removeAdditional: false } },
+    }));
     const options = this.#options;
     app.get('/health', async () => ({
       status: 'ok',
