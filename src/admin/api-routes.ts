@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { QueueClient } from '../queue/client.js';
-import type { EnqueueInput } from '../queue/job.js';
+import type { EnqueueInput } from '../job.js';
 import type { JobFilter } from '../queue/lookups.js';
 import type { EventStream, StreamMessage } from './event-stream.js';
 import * as schema from './schemas.js';

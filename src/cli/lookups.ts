@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { QueueClient } from '../queue/client.js';
-import type { Job } from '../queue/job.js';
+import type { Job } from '../job.js';
 import type { JobFilter } from '../queue/lookups.js';
 import { UsageError, parseDuration, parseInteger, usage } from './args.js';
 

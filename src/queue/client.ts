@@ -2,8 +2,8 @@ import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { DatabaseError } from '../errors.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, Job, QueueStats } from './job.js';
-import { jobFromRow } from './job.js';
+import type { EnqueueInput, Job, QueueStats } from '../job.js';
+import { jobFromRow } from '../drivers/rows.js';
 import {
   detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow,
   type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
@@ -26,6 +26,11 @@ export class QueueClient {
     this.#driver = driver;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
     this.#close = options.close ?? (() => driver.stop());
+  }
+
+  /** Throws the error enqueue would (SQLSTATE 22023) without enqueueing: for a caller that reports where the input came from. */
+  check(job: EnqueueInput, index?: number): void {
+    checkEnqueueInput(job, this.#maxPayloadBytes, index);
   }
 
   enqueue(job: EnqueueInput): Promise<string> {

@@ -1,4 +1,5 @@
-import { jobFromRow, type Job, type JobStatus } from './job.js';
+import { jobFromRow } from '../drivers/rows.js';
+import type { Job, JobStatus } from '../job.js';
 
 /** Which jobs a listing, a bulk retry or a bulk cancel applies to; every field optional. */
 export interface JobFilter {

@@ -1,7 +1,7 @@
 import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JobAbort } from './job-abort.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
 
 /** Why a running job was aborted from outside its handler. */

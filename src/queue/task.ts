@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 
 /** What a handler gets besides its job. */
 export interface JobContext {

@@ -1,5 +1,5 @@
 import { WaitTimeoutError } from '../errors.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 
 /** A job in one of these states will not change by itself any more. */
 export const FINISHED_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);

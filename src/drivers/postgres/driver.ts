@@ -1,10 +1,11 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
-import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import { OPERATOR_FUNCTIONS, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
-import { WakeUpListeners } from '../wakeups.js';
-import { toDatabaseError } from './errors.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
+import { asDatabaseError } from '../../errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
@@ -221,7 +222,7 @@ export class PostgresDriver implements Driver {
       const result = await this.#pool.query<R>(config);
       return result.rows;
     } catch (error) {
-      throw toDatabaseError(error, name);
+      throw asDatabaseError(error, name);
     }
   }
 }
