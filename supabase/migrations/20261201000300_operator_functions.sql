@@ -67,6 +67,8 @@ returns table (cursor text, job jsonb)
 language plpgsql
 stable
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
 declare
   clause text := public.job_filter_sql(status, queue, task, group_key, created_after, created_before);
@@ -100,6 +102,8 @@ returns jsonb
 language sql
 stable
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
   select jsonb_build_object(
     'job', to_jsonb(j),
@@ -124,6 +128,8 @@ returns integer
 language plpgsql
 volatile
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
 declare
   retried integer;
@@ -169,6 +175,8 @@ returns integer
 language plpgsql
 volatile
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
 declare
   cancelled integer;
@@ -204,6 +212,8 @@ returns table (
 language sql
 stable
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
   select get_group_stats.group_key,
          count(*),
@@ -238,6 +248,8 @@ returns table (
 language sql
 stable
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
   with live as (
     select j.queue,
@@ -261,6 +273,13 @@ as $$
   ),
   queues as (
     select l.queue from live l union select d.queue from dead d union select d.queue from done d
+  ),
+  minutes as (
+    select q.queue, array_agg(coalesce(d.n, 0)::integer order by m.m desc) as per_minute
+    from queues q
+    cross join generate_series(0, 59) m(m)
+    left join done d on d.queue = q.queue and d.minutes_ago = m.m
+    group by q.queue
   )
   select q.queue,
          coalesce((select sum(l.pending) from live l where l.queue = q.queue), 0)::bigint,
@@ -272,9 +291,9 @@ as $$
          coalesce(f.recent, 0),
          case when c.completed + coalesce(f.recent, 0) = 0 then null
               else c.completed::double precision / (c.completed + coalesce(f.recent, 0)) end,
-         array(select coalesce((select d.n from done d where d.queue = q.queue and d.minutes_ago = m), 0)::integer
-               from generate_series(59, 0, -1) m)
+         mi.per_minute
   from queues q
+  join minutes mi on mi.queue = q.queue
   left join dead f on f.queue = q.queue
   cross join lateral (select coalesce(sum(d.n), 0)::bigint as completed from done d where d.queue = q.queue) c
   order by q.queue
@@ -289,6 +308,8 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+-- Look-ups of a few rows: JIT compilation (seconds on a busy machine) never pays here.
+set jit = off
 as $$
 declare
   newest bigint;
