@@ -33,7 +33,6 @@ export function dashboardRoutes(auth: AdminAuth) {
       if (request.method === 'GET') return reply.redirect('/dashboard/login', 303);
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'sign in first' } });
     });
-    app.get('/', async (_request, reply) => reply.redirect('/dashboard/', 308));
     app.get('/login', async (_request, reply) => reply.sendFile('login.html'));
     app.post<{ Body: { token?: string } }>('/login', {
       schema: { hide: true, body: { type: 'object', properties: { token: { type: 'string', maxLength: 1000 } } } },
