@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { waitForDatabase } from './database/wait-for-database.js';
 import type { Database } from './database/open-database.js';
+import { countingErrors } from './drivers/error-counting.js';
 import { decideReadiness, type Readiness, type WorkerState } from './health/readiness.js';
 import { HealthServer } from './health/server.js';
 import type { Logger } from './logger.js';
@@ -15,6 +16,7 @@ import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
 import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 import { ShutdownCoordinator } from './shutdown.js';
+import { loadTracing } from './tracing/load.js';
 import { VERSION } from './version.js';
 
 /** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
@@ -29,6 +31,8 @@ export interface WorkerOptions {
   healthServer?: boolean;
   /** The app's own routes on the same server (a Fastify plugin: `async (app) => { app.get(...) }`). */
   routes?: (app: FastifyInstance) => Promise<void>;
+  /** Where the OTEL_* variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type { WorkerState } from './health/readiness.js';
@@ -77,6 +81,9 @@ export class Worker {
     shutdown.add({ name: 'state: stopped', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
+    const tracing = await loadTracing(this.#options.env ?? process.env, logger);
+    // Added first, stopped last: the spans of the drain and the release are exported too.
+    if (tracing.enabled) shutdown.add({ name: 'tracing', stop: () => tracing.flush() });
     const health =
       this.#options.healthServer === false
         ? undefined
@@ -117,14 +124,21 @@ export class Worker {
       await database.close();
       throw healthError;
     }
-    const driver = database.driver;
+    const driver = countingErrors(database.driver, this.metrics.databaseErrors);
     this.#driver = driver;
     this.#client = new QueueClient(driver, { maxPayloadBytes: config.maxPayloadBytes });
     shutdown.add({ name: 'database', stop: () => database.close() });
+    this.metrics.setTasks(tasks.names);
+    this.metrics.describeWorker({
+      version: VERSION,
+      transport: config.transport,
+      ready: async () => (await this.readiness()).ready,
+      wakeUpMode: () => this.#driver?.wakeUps.mode,
+    });
     if (health) shutdown.add({ name: 'health server', stop: () => health.stop() });
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
-    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics });
+    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics, tracing });
     const reclaimer = new ExpiredLeaseReclaimer({
       driver,
       logger,

@@ -6,7 +6,7 @@ import type { EnqueueInput } from '../job.js';
 import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--group G] [--max-attempts N]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--group G] [--max-attempts N] [--traceparent TP]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
 const FILE_CHUNK = 1_000;
@@ -19,6 +19,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     key: { type: 'string' },
     group: { type: 'string' },
     'max-attempts': { type: 'string' },
+    traceparent: { type: 'string' },
     file: { type: 'string' },
   }, allowPositionals: true }));
   if (values.file) return enqueueFile(values.file, queue);
@@ -43,6 +44,8 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     jobKey: values.key,
     groupKey: values.group,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
+    // A trace to join (e.g. a CI pipeline's); TRACEPARENT is the environment's convention for it.
+    traceparent: values.traceparent ?? process.env.TRACEPARENT,
   };
   process.stdout.write(`${await queue.enqueue(input)}\n`);
 }

@@ -45,7 +45,8 @@ create function public.enqueue_job(
   user_id uuid default null,
   backoff_base_seconds double precision default null,
   backoff_max_seconds double precision default null,
-  group_key text default null
+  group_key text default null,
+  traceparent text default null
 )
 returns uuid
 language plpgsql
@@ -57,7 +58,8 @@ begin
     'task', task, 'payload', payload, 'queue', queue, 'priority', priority,
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
     'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
-    'group_key', group_key))) e);
+    'group_key', group_key,
+    'traceparent', traceparent))) e);
 end
 $$;
 
@@ -66,7 +68,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision, group_key text
+  backoff_max_seconds double precision, group_key text, traceparent text
 )
 language sql
 volatile
@@ -84,13 +86,15 @@ as $$
          (e.j ->> 'user_id')::uuid,
          (e.j ->> 'backoff_base_seconds')::double precision,
          (e.j ->> 'backoff_max_seconds')::double precision,
-         e.j ->> 'group_key'
+         e.j ->> 'group_key',
+         e.j ->> 'traceparent'
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
 
 -- Enqueue many jobs in one statement from a JSON array of objects with the keys of enqueue_job
 -- (task required). Returns one id per element, in input order (elements sharing a live job_key
--- get the same id).
+-- get the same id); keys are locked in (job_key, user_id) order, so concurrent batches do not
+-- deadlock one another.
 create function public.enqueue_jobs(jobs jsonb)
 returns table (id uuid)
 language plpgsql
@@ -114,8 +118,8 @@ begin
     when jsonb_typeof(e.j -> 'task') is distinct from 'string' or length(e.j ->> 'task') not between 1 and 200
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
-                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds', 'group_key'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, group_key'
+                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds', 'group_key', 'traceparent'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, group_key, traceparent'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -140,6 +144,9 @@ begin
     when jsonb_typeof(e.j -> 'backoff_max_seconds') <> all (array['null', 'number']) then '"backoff_max_seconds" must be a number'
     when (e.j ->> 'backoff_max_seconds')::numeric not between 0 and 31536000
       then '"backoff_max_seconds" must be between 0 and 31536000 seconds'
+    when jsonb_typeof(e.j -> 'traceparent') <> all (array['null', 'string'])
+      or e.j ->> 'traceparent' !~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+      then '"traceparent" must be a W3C traceparent (00-<32 hex trace id>-<16 hex span id>-<2 hex flags>)'
   end as problem) p
   where p.problem is not null
   limit 1;
@@ -156,9 +163,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds, group_key)
+                               backoff_base_seconds, backoff_max_seconds, group_key, traceparent)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds, i.group_key
+             i.backoff_base_seconds, i.backoff_max_seconds, i.group_key, i.traceparent
       from input i
       order by i.ord
     )
@@ -178,11 +185,13 @@ begin
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
-                                  user_id, backoff_base_seconds, backoff_max_seconds, group_key)
+                                  user_id, backoff_base_seconds, backoff_max_seconds, group_key, traceparent)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.group_key
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.group_key, t.traceparent
     from to_insert t
-    order by t.ord
+    -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
+    -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).
+    order by t.job_key, t.task, t.user_id, t.ord
     -- A live job of this task with this key exists: touch nothing, but lock it and return its id.
     -- Only the service's own jobs count (from_user false): an end user's job never takes a key
     -- the service will use.
@@ -393,7 +402,15 @@ as $$
 $$;
 
 -- Record a running job's stage and progress for its owner to follow (Realtime UPDATE events).
-create function public.update_job_progress(id uuid, worker_id text, stage text default null, progress jsonb default null)
+-- Fenced like complete_job: only the lease holder, and with attempt given, only that attempt (a
+-- timed-out attempt of the same worker must not write over the next attempt's stage).
+create function public.update_job_progress(
+  id uuid,
+  worker_id text,
+  stage text default null,
+  progress jsonb default null,
+  attempt integer default null
+)
 returns boolean
 language sql
 volatile
@@ -407,6 +424,7 @@ as $$
     where j.id = update_job_progress.id
       and j.status = 'processing'
       and j.locked_by = update_job_progress.worker_id
+      and (update_job_progress.attempt is null or j.attempts = update_job_progress.attempt)
     returning 1
   )
   select exists (select 1 from done)
