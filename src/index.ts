@@ -15,7 +15,7 @@ import type { ScheduleInput } from './schedules/schedule.js';
 import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
-import { Worker } from './worker.js';
+import { Worker, type WorkerOptions } from './worker.js';
 import { loadTracing } from './tracing/load.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
@@ -32,6 +32,9 @@ export { ScheduleStore, type FiredTick } from './schedules/schedule-store.js';
 export { CronSchedule } from './schedules/cron.js';
 export type { MissedTicks, Schedule, ScheduleInput } from './schedules/schedule.js';
 export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
+export type { GroupStats, JobDetail, JobEvent, JobFilter, JobPage, PageRequest, QueueOverview } from './queue/lookups.js';
+export type { WaitOptions } from './queue/wait-for-job.js';
+export { WaitTimeoutError } from './errors.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { loadTracing, tracingRequested } from './tracing/load.js';
@@ -49,13 +52,15 @@ export interface CreateWorkerOptions {
   healthServer?: boolean;
   /** Recurring jobs declared in code, kept in public.job_schedules (see WorkerOptions.schedules). */
   schedules?: ScheduleInput[];
+  /** The app's own routes on the worker's server (a Fastify plugin), e.g. a status endpoint. */
+  routes?: WorkerOptions['routes'];
 }
 
 /** A worker configured from the environment and .env (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
   const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createConfiguredLogger(config);
-  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env, schedules: options.schedules });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env, routes: options.routes, schedules: options.schedules });
 }
 
 export interface ConnectOptions {

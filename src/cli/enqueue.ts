@@ -6,7 +6,7 @@ import type { EnqueueInput } from '../job.js';
 import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N] [--traceparent TP]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--group G] [--max-attempts N] [--traceparent TP]
                  [--concurrency-key K [--concurrency-limit N]]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
@@ -18,6 +18,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     priority: { type: 'string' },
     'run-at': { type: 'string' },
     key: { type: 'string' },
+    group: { type: 'string' },
     'max-attempts': { type: 'string' },
     'concurrency-key': { type: 'string' },
     'concurrency-limit': { type: 'string' },
@@ -44,6 +45,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     priority: parseInteger(values.priority, 'priority'),
     runAt,
     jobKey: values.key,
+    groupKey: values.group,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
     concurrencyKey: values['concurrency-key'],
     concurrencyLimit: parseInteger(values['concurrency-limit'], 'concurrency-limit'),

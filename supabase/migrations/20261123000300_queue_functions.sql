@@ -47,6 +47,7 @@ create function public.enqueue_job(
   backoff_max_seconds double precision default null,
   concurrency_key text default null,
   concurrency_limit integer default null,
+  group_key text default null,
   traceparent text default null
 )
 returns uuid
@@ -60,6 +61,7 @@ begin
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
     'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
     'concurrency_key', concurrency_key, 'concurrency_limit', concurrency_limit,
+    'group_key', group_key,
     'traceparent', traceparent))) e);
 end
 $$;
@@ -69,7 +71,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision, concurrency_key text, concurrency_limit integer, traceparent text
+  backoff_max_seconds double precision, concurrency_key text, concurrency_limit integer, group_key text, traceparent text
 )
 language sql
 volatile
@@ -89,6 +91,7 @@ as $$
          (e.j ->> 'backoff_max_seconds')::double precision,
          e.j ->> 'concurrency_key',
          coalesce((e.j ->> 'concurrency_limit')::integer, 1),
+         e.j ->> 'group_key',
          e.j ->> 'traceparent'
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
@@ -121,8 +124,8 @@ begin
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
                      'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds',
-                     'concurrency_key', 'concurrency_limit', 'traceparent'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit, traceparent'
+                     'concurrency_key', 'concurrency_limit', 'group_key', 'traceparent'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit, group_key, traceparent'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -133,6 +136,8 @@ begin
       then '"max_attempts" must be an integer between 1 and 1000'
     when jsonb_typeof(e.j -> 'job_key') <> all (array['null', 'string']) or length(e.j ->> 'job_key') not between 1 and 512
       then '"job_key" must be a string of 1 to 512 characters'
+    when jsonb_typeof(e.j -> 'group_key') <> all (array['null', 'string']) or length(e.j ->> 'group_key') not between 1 and 200
+      then '"group_key" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'run_at') <> all (array['null', 'string']) then '"run_at" must be a timestamp string'
     -- A string naming infinity is either infinite or unreadable: refused here either way.
     when e.j ->> 'run_at' ilike '%infinity%' then '"run_at" must be a finite timestamp'
@@ -169,9 +174,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit, traceparent)
+                               backoff_base_seconds, backoff_max_seconds, concurrency_key, concurrency_limit, group_key, traceparent)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds, i.concurrency_key, i.concurrency_limit, i.traceparent
+             i.backoff_base_seconds, i.backoff_max_seconds, i.concurrency_key, i.concurrency_limit, i.group_key, i.traceparent
       from input i
       order by i.ord
     )
@@ -192,9 +197,9 @@ begin
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
                                   user_id, backoff_base_seconds, backoff_max_seconds, concurrency_key,
-                                  concurrency_limit, traceparent)
+                                  concurrency_limit, group_key, traceparent)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.concurrency_key, t.concurrency_limit, t.traceparent
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.concurrency_key, t.concurrency_limit, t.group_key, t.traceparent
     from to_insert t
     -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
     -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).
