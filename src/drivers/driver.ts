@@ -70,6 +70,13 @@ export interface Failure {
   errorCode: string;
   message: string;
   retryable: boolean;
+  /** Wait this long before the retry (the task's retry policy, a Retry-After); default: the job's backoff. */
+  retryDelayMs?: number;
+}
+
+/** fail_job's retry_delay_seconds for a failure (null: the job's own backoff). */
+export function retryDelaySeconds(failure: Failure): number | null {
+  return failure.retryDelayMs === undefined ? null : Math.min(31_536_000, Math.max(0, failure.retryDelayMs / 1000));
 }
 
 /**

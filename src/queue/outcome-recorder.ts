@@ -9,6 +9,8 @@ export interface RecordedFailure {
   code: string;
   message: string;
   retryable: boolean;
+  /** Wait this long before the retry (default: the job's backoff in SQL). */
+  retryDelayMs?: number;
 }
 
 export interface OutcomeRecorderOptions {
@@ -78,6 +80,7 @@ export class OutcomeRecorder {
           errorCode: failure.code,
           message: failure.message,
           retryable: failure.retryable,
+          retryDelayMs: failure.retryDelayMs,
         }),
       );
       if (status === undefined) return;

@@ -1,5 +1,6 @@
 import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { retryDelayMs } from '../workflow/retry-policy.js';
 import type { JobAbort } from './job-abort.js';
 import type { Job } from './job.js';
 import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
@@ -9,7 +10,7 @@ export type AbortCause = 'shutdown' | 'lease-lost';
 
 export type JobOutcome =
   | { kind: 'completed'; result: unknown }
-  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown }
+  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown; retryDelayMs?: number }
   /** Stopped from outside (shutdown, lost lease): nothing is recorded by the handler's side. */
   | { kind: 'aborted'; cause: AbortCause };
 
@@ -69,9 +70,22 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     }
   });
   try {
-    return await outcome;
+    return withRetryDelay(await outcome, task, job, options.logger);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** A retryable failure gets its delay from the task's retry policy (or the error's Retry-After). */
+function withRetryDelay(outcome: JobOutcome, task: TaskDefinition, job: Job, logger: () => Logger): JobOutcome {
+  if (outcome.kind !== 'failed' || !outcome.retryable) return outcome;
+  try {
+    const delay = retryDelayMs(task.retry, job.attempts, outcome.error);
+    return delay === undefined ? outcome : { ...outcome, retryDelayMs: delay };
+  } catch (error) {
+    // A policy that throws must not lose the failure: the job's own backoff applies.
+    logger().warn({ err: error }, 'the task\'s retry policy failed; using the job\'s backoff');
+    return outcome;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { RetryPolicy } from '../workflow/retry-policy.js';
 import type { Job } from './job.js';
 
 /** What a handler gets besides its job. */
@@ -39,6 +40,8 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   timeoutMs?: number;
   /** Caps retries below the job's own max_attempts. */
   maxAttempts?: number;
+  /** Delay before each retry; default: the job's backoff (see RetryPolicy). */
+  retry?: RetryPolicy;
 }
 
 /** Identity helper that types a task module's default export. */

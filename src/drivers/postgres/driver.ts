@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
-import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
@@ -142,8 +142,8 @@ export class PostgresDriver implements Driver {
   async fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null> {
     const rows = await this.#query<{ status: 'pending' | 'failed' | null }>(
       'fail_job',
-      'select public.fail_job($1, $2, $3, $4, $5, $6) as status',
-      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt],
+      'select public.fail_job($1, $2, $3, $4, $5, $6, $7) as status',
+      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt, retryDelaySeconds(failure)],
     );
     return rows[0]?.status ?? null;
   }

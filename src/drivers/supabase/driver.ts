@@ -1,6 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
-import type { ClaimRequest, Completion, Driver, Failure, WakeUpHint, WakeUpState } from '../driver.js';
+import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
@@ -117,6 +117,7 @@ export class SupabaseDriver implements Driver {
       error_message: failure.message,
       retryable: failure.retryable,
       attempt: failure.attempt,
+      retry_delay_seconds: retryDelaySeconds(failure),
     });
   }
 
