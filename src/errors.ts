@@ -11,6 +11,10 @@ export const JOB_ERROR_CODES = {
   RESULT_NOT_SERIALIZABLE: { retryable: false, description: 'The handler returned a value that cannot be stored as JSON.' },
   LEASE_EXPIRED: { retryable: true, description: 'The worker holding the job stopped renewing its lease; set by reclaim_expired_jobs().' },
   RELEASED: { retryable: true, description: 'A stopping worker gave the job back unfinished; the attempt was not counted.' },
+  STEP_TIMEOUT: { retryable: true, description: 'A step (ctx.step) ran longer than its timeoutMs.' },
+  STAGE_TRANSITION_INVALID: { retryable: false, description: 'ctx.transition asked for a move the task\'s declared stages do not allow (SQLSTATE SJ001).' },
+  STAGE_VERSION_CONFLICT: { retryable: true, description: 'Another writer changed the job\'s stage since this attempt read it (SQLSTATE SJ002).' },
+  STAGES_NOT_DECLARED: { retryable: false, description: 'ctx.transition on a task whose stages are not registered (SQLSTATE SJ003).' },
 } as const satisfies Record<string, { retryable: boolean; description: string }>;
 
 export type JobErrorCode = keyof typeof JOB_ERROR_CODES;

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { startDriver } from './drivers/start-driver.js';
+import { registerStages } from './workflow/stages.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
@@ -106,6 +107,8 @@ export class Worker {
     this.#driver = driver;
     s.add({ name: 'driver', stop: () => driver.stop() });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
+    // Before any claim: SQL checks every stage move against these.
+    await registerStages(driver, tasks.entries());
 
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
     const processor = new JobProcessor({

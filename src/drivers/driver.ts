@@ -41,6 +41,13 @@ export interface Driver {
   /** Deletes finished jobs last changed more than olderThanSeconds ago; returns how many. */
   purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number>;
 
+  /**
+   * Calls another function of the contract by name with named arguments (object and array values
+   * are jsonb) and returns its single (scalar or jsonb) result. For the calls off the hot path:
+   * workflows (stages, steps), registration.
+   */
+  call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T>;
+
   /** One round trip to the database (readiness). */
   ping(): Promise<void>;
 

@@ -15,6 +15,8 @@ export interface Job<Payload = unknown> {
   leaseExpiresAt: Date | null;
   jobKey: string | null;
   stage: string | null;
+  /** Counts stage changes: the compare-and-set of ctx.transition. */
+  version: number;
   progress: unknown;
   result: unknown;
   errorCode: string | null;
@@ -81,6 +83,7 @@ export function jobFromRow(row: Row): Job {
     leaseExpiresAt: maybeDate(row.lease_expires_at),
     jobKey: (row.job_key as string | null) ?? null,
     stage: (row.stage as string | null) ?? null,
+    version: (row.version as number | undefined) ?? 0,
     progress: row.progress ?? null,
     result: row.result ?? null,
     errorCode: (row.error_code as string | null) ?? null,
@@ -99,7 +102,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, progress, error_code, last_error, user_id, created_at, started_at';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, version, progress, error_code, last_error, user_id, created_at, started_at';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every

@@ -250,6 +250,7 @@ export class JobProcessor {
       timeoutMs: this.#o.jobTimeoutMs,
       logger: jobLogger,
       workerId: this.#o.workerId,
+      driver: this.#o.driver,
       progress: async (stage, data) => {
         const held = await this.#o.driver.progress(this.#o.workerId, job.id, stage, data ?? null);
         if (!held) abort.abort('lease-lost');

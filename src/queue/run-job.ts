@@ -1,5 +1,7 @@
 import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Driver } from '../drivers/driver.js';
+import { JobWorkflow } from '../workflow/job-workflow.js';
 import { retryDelayMs } from '../workflow/retry-policy.js';
 import type { JobAbort } from './job-abort.js';
 import type { Job } from './job.js';
@@ -24,6 +26,8 @@ export interface RunJobOptions {
   logger: () => Logger;
   workerId: string;
   progress: JobContext['progress'];
+  /** For ctx.step and ctx.transition (absent: they throw). */
+  driver?: Driver;
 }
 
 /**
@@ -44,6 +48,12 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
 
   const timeoutMs = task.timeoutMs ?? options.timeoutMs;
   const timer = setTimeout(() => abort.abort(new JobError('TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`)), timeoutMs);
+  // Made on first use: a job that uses neither stages nor steps pays nothing.
+  let workflow: JobWorkflow | undefined;
+  const wf = () => {
+    if (!options.driver) throw new TypeError('ctx.step and ctx.transition need a worker with a database');
+    return (workflow ??= new JobWorkflow({ driver: options.driver, job, workerId: options.workerId, abort, stages: task.stages }));
+  };
   const ctx: JobContext = {
     get logger() {
       return options.logger();
@@ -54,7 +64,22 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     attempt: job.attempts,
     workerId: options.workerId,
     progress: options.progress,
+    get stage() {
+      return wf().stage;
+    },
+    get version() {
+      return wf().version;
+    },
+    transition: (to, data) => wf().transition(to, data),
+    step: (name, fn, stepOptions) => wf().step(name, fn, stepOptions),
   };
+  const handler = task.stages?.success
+    ? async (j: Job, c: JobContext) => {
+        const value: unknown = await task.handler(j, c);
+        await wf().finish();
+        return value;
+      }
+    : task.handler;
   // Settled by the handler or by an abort, whichever comes first (a handler that ignores its
   // signal is not waited for).
   const outcome = new Promise<JobOutcome>((resolve) => {
@@ -62,7 +87,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     if (abort.aborted) return;
     const settle = (ok: boolean, value: unknown) => resolve(abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value, job, task));
     try {
-      const result: unknown = task.handler({ ...job, payload }, ctx);
+      const result: unknown = handler({ ...job, payload }, ctx);
       if (isThenable(result)) result.then((value) => settle(true, value), (error: unknown) => settle(false, error));
       else settle(true, result);
     } catch (error) {

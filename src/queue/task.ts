@@ -1,9 +1,11 @@
 import type { Logger } from '../logger.js';
+import type { WorkflowContext } from '../workflow/job-workflow.js';
 import type { RetryPolicy } from '../workflow/retry-policy.js';
+import type { StageDeclaration } from '../workflow/stages.js';
 import type { Job } from './job.js';
 
-/** What a handler gets besides its job. */
-export interface JobContext {
+/** What a handler gets besides its job (stages and steps: see WorkflowContext). */
+export interface JobContext extends WorkflowContext {
   /** A child logger carrying workerId, jobId, task, queue and attempt. */
   logger: Logger;
   /** Aborted on timeout, on forced shutdown, when the lease is lost or the job is cancelled. */
@@ -42,6 +44,8 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   maxAttempts?: number;
   /** Delay before each retry; default: the job's backoff (see RetryPolicy). */
   retry?: RetryPolicy;
+  /** Declared stages: ctx.transition moves are checked against them in SQL. */
+  stages?: StageDeclaration;
 }
 
 /** Identity helper that types a task module's default export. */

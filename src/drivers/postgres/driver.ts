@@ -9,6 +9,11 @@ import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
 
+const FUNCTION_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Objects and arrays go as JSON text (cast to jsonb); pg would send an array as a SQL array. */
+const jsonArgument = (value: unknown): unknown => (typeof value === 'object' && value !== null ? JSON.stringify(value) : value);
+
 export interface PostgresDriverOptions {
   connectionString: string;
   logger: Logger;
@@ -199,6 +204,20 @@ export class PostgresDriver implements Driver {
       statuses,
     ]);
     return rows[0]?.n ?? 0;
+  }
+
+  async call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {
+    if (!FUNCTION_NAME.test(fn)) throw new TypeError(`invalid function name "${fn}"`);
+    const names = Object.keys(args).filter((name) => args[name] !== undefined);
+    for (const name of names) if (!FUNCTION_NAME.test(name)) throw new TypeError(`invalid argument name "${name}"`);
+    const values = names.map((name) => jsonArgument(args[name]));
+    const list = names.map((name, i) => `${name} => $${i + 1}${typeof args[name] === 'object' && args[name] !== null ? '::jsonb' : ''}`);
+    try {
+      const result = await this.#pool.query({ text: `select public.${fn}(${list.join(', ')}) as value`, values });
+      return result.rows[0]?.value as T;
+    } catch (error) {
+      throw toDatabaseError(error, fn);
+    }
   }
 
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {

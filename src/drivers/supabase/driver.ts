@@ -69,6 +69,10 @@ export class SupabaseDriver implements Driver {
     return this.#listeners.add(listener);
   }
 
+  async call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return this.#rpc.call<T>(fn, args);
+  }
+
   async ping(): Promise<void> {
     await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 }, { retry: false });
   }
