@@ -24,6 +24,8 @@ export const DEFAULTS = {
   embeddedDir: '.supajobs',
   embeddedPort: 54329,
   migrateOnStart: true,
+  deadLetterAlertThreshold: null,
+  deadLetterAlertWebhookUrl: null,
 } as const;
 
 export type Transport = 'postgres' | 'supabase' | 'embedded';
@@ -59,6 +61,10 @@ export interface Config {
   maxPayloadBytes: number;
   migrateOnStart: boolean;
   embedded: { dir: string; port: number };
+  /** Dead letters per queue (queue → count; '*' every other queue) that fire the alert; null: off. */
+  deadLetterAlertThreshold: Readonly<Record<string, number>> | null;
+  /** The alert is also POSTed here as JSON. */
+  deadLetterAlertWebhookUrl: string | null;
 }
 
 const positiveInt = (min: number, max: number) =>
@@ -67,6 +73,24 @@ const positiveInt = (min: number, max: number) =>
     if (!Number.isInteger(value) || value < min || value > max) throw new Error(`a whole number from ${min} to ${max}`);
     return value;
   });
+
+/** `5` (every queue) or `emails=1,default=10,*=20`. */
+const thresholdList = makeValidator<string>((input) => {
+  const parts = input.split(',').map((p) => p.trim());
+  const ok = parts.every((p) => /^(?:[^=]{1,200}=)?[1-9][0-9]{0,8}$/.test(p));
+  if (!ok) throw new Error('a count, or queue=count pairs');
+  return parts.join(',');
+});
+
+function parseThresholds(value: string | undefined): Record<string, number> | null {
+  if (!value) return DEFAULTS.deadLetterAlertThreshold;
+  const thresholds: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const at = part.lastIndexOf('=');
+    thresholds[at < 0 ? '*' : part.slice(0, at)] = Number(part.slice(at + 1));
+  }
+  return Object.freeze(thresholds);
+}
 
 const queueList = makeValidator<string>((input) => {
   const names = input.split(',').map((q) => q.trim());
@@ -101,6 +125,8 @@ const SPECS = {
   MIGRATE_ON_START: bool({ default: DEFAULTS.migrateOnStart, desc: 'true or false' }),
   EMBEDDED_DIR: str({ default: DEFAULTS.embeddedDir, desc: 'a folder for the embedded PostgreSQL' }),
   EMBEDDED_PORT: port({ default: DEFAULTS.embeddedPort, desc: 'a TCP port' }),
+  DEAD_LETTER_ALERT_THRESHOLD: thresholdList({ default: undefined, desc: 'a count (every queue) or queue=count pairs, e.g. emails=1,*=10' }),
+  DEAD_LETTER_ALERT_WEBHOOK_URL: url({ default: undefined, desc: 'an http(s) URL' }),
 };
 
 export type ConfigVariable = keyof typeof SPECS;
@@ -157,6 +183,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Readon
     maxPayloadBytes: clean.MAX_PAYLOAD_BYTES,
     migrateOnStart: clean.MIGRATE_ON_START,
     embedded: Object.freeze({ dir: path.resolve(clean.EMBEDDED_DIR), port: clean.EMBEDDED_PORT }),
+    deadLetterAlertThreshold: parseThresholds(clean.DEAD_LETTER_ALERT_THRESHOLD),
+    deadLetterAlertWebhookUrl: clean.DEAD_LETTER_ALERT_WEBHOOK_URL ?? DEFAULTS.deadLetterAlertWebhookUrl,
   });
 }
 

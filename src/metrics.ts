@@ -14,6 +14,7 @@ export interface WorkerMetrics {
   oldestPendingAge: Gauge<'queue'>;
   claims: Counter;
   reclaimed: Counter;
+  deadLetterAlerts: Counter<'queue'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
@@ -39,5 +40,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     oldestPendingAge: new Gauge({ name: 'supajobs_queue_oldest_pending_age_seconds', help: 'Age of the oldest ready job', labelNames: ['queue'], registers }),
     claims: new Counter({ name: 'supajobs_claims_total', help: 'claim_jobs calls', registers }),
     reclaimed: new Counter({ name: 'supajobs_jobs_reclaimed_total', help: 'Expired leases this worker reclaimed', registers }),
+    deadLetterAlerts: new Counter({ name: 'supajobs_dead_letter_alerts_total', help: 'Dead-letter alerts this worker fired (one per crossing, fleet-wide)', labelNames: ['queue'], registers }),
   };
 }

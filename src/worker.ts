@@ -1,7 +1,8 @@
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { startDriver } from './drivers/start-driver.js';
-import { registerStages } from './workflow/stages.js';
+import { deadLetterAlert } from './workflow/dead-letter-alert.js';
+import { registerWorkflows } from './workflow/register.js';
 import { HealthServer, type Readiness } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
@@ -107,10 +108,10 @@ export class Worker {
     this.#driver = driver;
     s.add({ name: 'driver', stop: () => driver.stop() });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
-    // Before any claim: SQL checks every stage move against these.
-    await registerStages(driver, tasks.entries());
+    await registerWorkflows(driver, tasks);
 
-    const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
+    const alert = deadLetterAlert({ driver, logger, metrics: this.metrics, config });
+    const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs, onReading: alert });
     const processor = new JobProcessor({
       driver,
       tasks,

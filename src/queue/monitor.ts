@@ -18,7 +18,10 @@ export class QueueMonitor {
   #lastFailed: number | undefined;
   #checking: Promise<void> | undefined;
 
-  constructor(options: { driver: Driver; logger: Logger; metrics: WorkerMetrics; intervalMs: number }) {
+  readonly #onReading: ((stats: QueueStats[]) => Promise<void>) | undefined;
+
+  constructor(options: { driver: Driver; logger: Logger; metrics: WorkerMetrics; intervalMs: number; onReading?: (stats: QueueStats[]) => Promise<void> }) {
+    this.#onReading = options.onReading;
     this.#driver = options.driver;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -64,6 +67,7 @@ export class QueueMonitor {
       this.#logger.warn({ failed: totals.failed, newlyFailed: totals.failed - this.#lastFailed }, 'failed jobs increased');
     }
     this.#lastFailed = totals.failed;
+    await this.#onReading?.(stats).catch((error: unknown) => this.#logger.warn({ err: error }, 'acting on queue statistics failed'));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { TaskHooks } from '../workflow/hooks.js';
 import type { WorkflowContext } from '../workflow/job-workflow.js';
 import type { RetryPolicy } from '../workflow/retry-policy.js';
 import type { StageDeclaration } from '../workflow/stages.js';
@@ -46,6 +47,8 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   retry?: RetryPolicy;
   /** Declared stages: ctx.transition moves are checked against them in SQL. */
   stages?: StageDeclaration;
+  /** Lifecycle hooks, each run as a job enqueued with the change (they survive a dead worker). */
+  hooks?: TaskHooks<Payload>;
 }
 
 /** Identity helper that types a task module's default export. */

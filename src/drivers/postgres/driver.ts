@@ -11,8 +11,9 @@ import { POOL_TYPES } from './timestamps.js';
 
 const FUNCTION_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Objects and arrays go as JSON text (cast to jsonb); pg would send an array as a SQL array. */
-const jsonArgument = (value: unknown): unknown => (typeof value === 'object' && value !== null ? JSON.stringify(value) : value);
+/** A plain object is jsonb (sent as JSON text); an array stays a SQL array, as PostgREST reads it. */
+const isJsonObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+const jsonArgument = (value: unknown): unknown => (isJsonObject(value) ? JSON.stringify(value) : value);
 
 export interface PostgresDriverOptions {
   connectionString: string;
@@ -211,7 +212,7 @@ export class PostgresDriver implements Driver {
     const names = Object.keys(args).filter((name) => args[name] !== undefined);
     for (const name of names) if (!FUNCTION_NAME.test(name)) throw new TypeError(`invalid argument name "${name}"`);
     const values = names.map((name) => jsonArgument(args[name]));
-    const list = names.map((name, i) => `${name} => $${i + 1}${typeof args[name] === 'object' && args[name] !== null ? '::jsonb' : ''}`);
+    const list = names.map((name, i) => `${name} => $${i + 1}${isJsonObject(args[name]) ? '::jsonb' : ''}`);
     try {
       const result = await this.#pool.query({ text: `select public.${fn}(${list.join(', ')}) as value`, values });
       return result.rows[0]?.value as T;

@@ -15,6 +15,8 @@ const WORKER_CALLS: Record<string, string> = {
   register_job_stages: `select public.register_job_stages(task => 'security-probe', initial_stage => 'A', transitions => '{"A": ["B"]}')`,
   get_job_steps: 'select public.get_job_steps(id => gen_random_uuid())',
   save_job_step: "select public.save_job_step(id => gen_random_uuid(), worker_id => 'probe', attempt => 1, name => 'probe')",
+  register_job_hooks: "select public.register_job_hooks(task => 'security-probe', events => '{}')",
+  check_dead_letter_alert: "select public.check_dead_letter_alert(queue => 'security-probe', failed => 0, threshold => 1)",
   claim_next_job: "select * from public.claim_next_job(worker_id => 'probe', queues => '{nothing-here}')",
   heartbeat_jobs: "select * from public.heartbeat_jobs(worker_id => 'probe', ids => '{}')",
   complete_job: "select public.complete_job(id => gen_random_uuid(), worker_id => 'probe')",
@@ -70,7 +72,7 @@ test('every SECURITY DEFINER function (and every other one) pins search_path', a
     order by 1`);
   assert.deepEqual(
     rows.filter((r) => r.definer).map((r) => r.fn),
-    ['cancel_my_job', 'claim_jobs', 'complete_jobs', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'purge_jobs', 'save_job_step'],
+    ['cancel_my_job', 'claim_jobs', 'complete_jobs', 'job_after_insert', 'job_after_lifecycle_change', 'job_after_update', 'job_before_user_insert', 'purge_jobs', 'save_job_step'],
   );
   for (const { fn, config } of rows) {
     assert.ok(config?.includes('search_path=""'), `${fn} runs with ${JSON.stringify(config)}`);
