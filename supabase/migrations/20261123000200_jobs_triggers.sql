@@ -83,10 +83,8 @@ declare
   next_run_at timestamptz;
   actor text := public.job_actor();
 begin
-  -- claim_jobs and complete_jobs record their own history (see there).
-  if current_setting('supajobs.history_written', true) = 'on' then
-    return null;
-  end if;
+  -- Every change of status or stage is recorded here, for every writer: nothing a caller can
+  -- set (a setting, a role) makes this trigger stand aside.
   insert into public.job_events
     (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor, error_code, message)
   select n.id, n.user_id, n.queue, n.task,
@@ -119,28 +117,60 @@ create trigger jobs_after_update
   referencing old table as old_jobs new table as new_jobs
   for each statement execute function public.job_after_update();
 
--- History is append-only: no update ever; a delete only from purge_jobs(), which marks its
--- transaction with the setting supajobs.purging.
+-- History is append-only: no update ever, and a delete only from purge_jobs(). purge_jobs (as
+-- owner) first writes its transaction's id into supajobs.history_purges, a table only the owner
+-- can write, and removes it before returning; this guard lets a delete through only in a
+-- transaction holding that row. Nothing a client can set (a setting, a role it may take) makes
+-- such a row: anon, authenticated and service_role have no rights on the table (nor any DELETE
+-- on job_events), and an error inside purge_jobs rolls the row back with everything else.
+create schema if not exists supajobs;
+revoke all on schema supajobs from public;
+
+create table supajobs.history_purges (
+  xact xid8 primary key
+);
+revoke all on table supajobs.history_purges from public;
+
 create function public.job_events_guard()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if tg_op = 'DELETE' and current_setting('supajobs.purging', true) = 'on' then
-    return old;
+  -- Read as the caller: a role other than the owner cannot read the table, so it is refused here too.
+  if tg_op = 'DELETE' and exists (select 1 from supajobs.history_purges p where p.xact = pg_current_xact_id()) then
+    return null;
   end if;
-  raise exception 'job_events is append-only' using errcode = '42501';
+  raise exception 'job_events is append-only: history goes only with purge_jobs()' using errcode = '42501';
 end
 $$;
 
+-- Statement level: a purge of many rows checks once.
 create trigger job_events_append_only
   before update or delete on public.job_events
-  for each row execute function public.job_events_guard();
+  for each statement execute function public.job_events_guard();
 
 create trigger job_events_no_truncate
   before truncate on public.job_events
   for each statement execute function public.job_events_guard();
+
+-- A job's id is its history's key: changing it would leave the change unrecorded (the history
+-- trigger pairs old and new rows by id).
+create function public.job_id_guard()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception 'a job''s id cannot change' using errcode = '42501';
+end
+$$;
+
+create trigger jobs_id_fixed
+  before update on public.jobs
+  for each row
+  when (old.id is distinct from new.id)
+  execute function public.job_id_guard();
 
 -- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
 -- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,

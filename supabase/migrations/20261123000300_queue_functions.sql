@@ -199,19 +199,13 @@ create function public.claim_jobs(
 returns setof public.jobs
 language plpgsql
 volatile
--- As owner: it writes history rows, which no caller may write directly.
-security definer
 set search_path = ''
 as $$
-declare
-  actor text := public.job_actor();
 begin
   perform public.job_check_argument(length(worker_id) between 1 and 200, 'worker_id must be 1 to 200 characters');
   perform public.job_check_argument(batch_size between 1 and 1000, 'batch_size must be between 1 and 1000');
   perform public.job_check_argument(lease_seconds between 1 and 86400, 'lease_seconds must be between 1 and 86400');
-  -- The hot path writes its own history rows (cheaper than the update trigger's join of old and
-  -- new rows, which this setting tells to stand aside for this statement).
-  perform set_config('supajobs.history_written', 'on', true);
+  -- History: the update trigger records every claim (no writer can tell it to stand aside).
   return query
   with claimed as (
     update public.jobs j
@@ -234,14 +228,8 @@ begin
       for update skip locked
     ))
     returning j.*
-  ),
-  history as (
-    insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor)
-    select c.id, c.user_id, c.queue, c.task, 'processing', 'pending', 'processing', c.stage, c.attempts, claim_jobs.worker_id, actor
-    from claimed c
   )
   select * from claimed c order by c.priority desc, c.run_at, c.created_at;
-  perform set_config('supajobs.history_written', 'off', true);
 end
 $$;
 
@@ -308,16 +296,10 @@ create function public.complete_jobs(worker_id text, ids uuid[], results jsonb d
 returns setof uuid
 language plpgsql
 volatile
--- As owner: it writes history rows, which no caller may write directly.
-security definer
 set search_path = ''
 as $$
-declare
-  actor text := public.job_actor();
 begin
   perform public.job_check_argument(results is null or jsonb_typeof(results) = 'array', 'results must be a JSON array aligned with ids');
-  -- As in claim_jobs: the hot path writes its own history rows.
-  perform set_config('supajobs.history_written', 'on', true);
   return query
   with done as (
     update public.jobs j
@@ -336,15 +318,9 @@ begin
       and (complete_jobs.attempts is null
            or complete_jobs.attempts[d.ord] is null
            or j.attempts = complete_jobs.attempts[d.ord])
-    returning j.id, j.user_id, j.queue, j.task, j.stage, j.attempts
-  ),
-  history as (
-    insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor)
-    select d.id, d.user_id, d.queue, d.task, 'completed', 'processing', 'completed', d.stage, d.attempts, complete_jobs.worker_id, actor
-    from done d
+    returning j.id
   )
   select d.id from done d;
-  perform set_config('supajobs.history_written', 'off', true);
 end
 $$;
 
@@ -573,7 +549,7 @@ $$;
 -- Delete finished jobs (by default completed and cancelled; name 'failed' to drop dead letters
 -- too) last changed before now() - older_than, with their history. Returns how many jobs.
 -- SECURITY DEFINER: its callers (service_role) may not delete job_events themselves; this is the
--- one way history goes.
+-- one way history goes (see job_events_guard).
 create function public.purge_jobs(older_than interval, statuses text[] default array['completed', 'cancelled'])
 returns integer
 language plpgsql
@@ -587,7 +563,8 @@ begin
   perform public.job_check_argument(older_than >= interval '0', 'older_than must not be negative');
   perform public.job_check_argument(statuses <@ array['completed', 'failed', 'cancelled'],
                                     'statuses may name only completed, failed and cancelled');
-  perform set_config('supajobs.purging', 'on', true);
+  -- The one way history goes: see job_events_guard.
+  insert into supajobs.history_purges (xact) values (pg_current_xact_id());
   with gone as (
     delete from public.jobs j
     where j.status = any (purge_jobs.statuses)
@@ -598,7 +575,7 @@ begin
     delete from public.job_events e using gone where e.job_id = gone.id
   )
   select count(*)::integer into purged from gone;
-  perform set_config('supajobs.purging', 'off', true);
+  delete from supajobs.history_purges p where p.xact = pg_current_xact_id();
   return purged;
 end
 $$;

@@ -1,12 +1,15 @@
 -- supajobs: who may do what.
 --
--- Worker functions: service_role only (and the owner). Supabase grants EXECUTE on new functions
--- and ALL on new tables to anon and authenticated by default, so everything is revoked first and
--- granted back narrowly. End users reach their own jobs only through RLS.
+-- Worker functions: service_role only (and the owner). Supabase's default privileges give anon,
+-- authenticated and service_role ALL on every new table, sequence and function in public, so
+-- everything is revoked from all three first and granted back narrowly. End users reach their own
+-- jobs only through RLS.
 
 revoke all on table public.jobs, public.job_events, public.job_priority_tiers,
                     public.job_user_tiers, public.job_client_tasks
-  from public, anon, authenticated;
+  from public, anon, authenticated, service_role;
+-- job_events' identity: only the history functions (as owner) draw from it.
+revoke all on sequence public.job_events_id_seq from public, anon, authenticated, service_role;
 
 grant select, insert, update, delete on table public.jobs to service_role;
 grant select on table public.job_events to service_role;
@@ -54,6 +57,7 @@ begin
     'public.job_after_insert()',
     'public.job_after_update()',
     'public.job_events_guard()',
+    'public.job_id_guard()',
     'public.job_before_user_insert()',
     'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision)',
     'public.enqueue_jobs(jsonb)',
@@ -72,13 +76,13 @@ begin
     'public.cancel_job(uuid)',
     'public.purge_jobs(interval, text[])'
   ] loop
-    execute format('revoke all on function %s from public, anon, authenticated', fn);
+    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
     execute format('grant execute on function %s to service_role', fn);
   end loop;
 end
 $$;
 
-revoke all on function public.cancel_my_job(uuid) from public, anon;
+revoke all on function public.cancel_my_job(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.cancel_my_job(uuid) to authenticated, service_role;
 
 -- PostgREST caches the schema: have it reload so the functions are callable at once.

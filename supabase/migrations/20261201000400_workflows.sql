@@ -254,7 +254,7 @@ begin
 end
 $$;
 
-revoke all on table public.job_stage_graphs, public.job_steps from public, anon, authenticated;
+revoke all on table public.job_stage_graphs, public.job_steps from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.job_stage_graphs to service_role;
 grant select on table public.job_steps to service_role;
 alter table public.job_stage_graphs enable row level security;
@@ -272,7 +272,7 @@ begin
     'public.get_job_steps(uuid)',
     'public.save_job_step(uuid, text, integer, text, jsonb, integer)'
   ] loop
-    execute format('revoke all on function %s from public, anon, authenticated', fn);
+    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
     execute format('grant execute on function %s to service_role', fn);
   end loop;
 end

@@ -131,7 +131,7 @@ begin
 end
 $$;
 
-revoke all on table public.job_hooks, public.job_dead_letter_alerts from public, anon, authenticated;
+revoke all on table public.job_hooks, public.job_dead_letter_alerts from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.job_hooks, public.job_dead_letter_alerts to service_role;
 alter table public.job_hooks enable row level security;
 alter table public.job_dead_letter_alerts enable row level security;
@@ -146,7 +146,7 @@ begin
     'public.job_after_lifecycle_change()',
     'public.check_dead_letter_alert(text, bigint, integer)'
   ] loop
-    execute format('revoke all on function %s from public, anon, authenticated', fn);
+    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
     execute format('grant execute on function %s to service_role', fn);
   end loop;
 end

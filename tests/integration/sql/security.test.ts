@@ -72,7 +72,7 @@ test('every SECURITY DEFINER function (and every other one) pins search_path', a
     order by 1`);
   assert.deepEqual(
     rows.filter((r) => r.definer).map((r) => r.fn),
-    ['cancel_my_job', 'claim_jobs', 'complete_jobs', 'job_after_insert', 'job_after_lifecycle_change', 'job_after_update', 'job_before_user_insert', 'purge_jobs', 'save_job_step'],
+    ['cancel_my_job', 'job_after_insert', 'job_after_lifecycle_change', 'job_after_update', 'job_before_user_insert', 'purge_jobs', 'save_job_step'],
   );
   for (const { fn, config } of rows) {
     assert.ok(config?.includes('search_path=""'), `${fn} runs with ${JSON.stringify(config)}`);
