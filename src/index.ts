@@ -26,6 +26,11 @@ export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
+export type { DependencyResult, FlowJobInput } from './workflow/flows.js';
+export type { Hook, HookEvent, LifecycleEvent, TaskHooks } from './workflow/hooks.js';
+export type { StepOptions, WorkflowContext } from './workflow/job-workflow.js';
+export type { RetryPolicy } from './workflow/retry-policy.js';
+export type { StageDeclaration } from './workflow/stages.js';
 
 export interface CreateWorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;

@@ -42,8 +42,8 @@ export interface Driver {
   purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number>;
 
   /**
-   * Calls another function of the contract by name with named arguments (a plain object is
-   * jsonb, an array a SQL array) and returns its single (scalar or jsonb) result. For the calls off the hot path:
+   * Calls another function of the contract by name with named arguments (a plain object, or an
+   * array of objects, is jsonb; an array of scalars a SQL array) and returns its single (scalar or jsonb) result. For the calls off the hot path:
    * workflows (stages, steps), registration.
    */
   call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T>;

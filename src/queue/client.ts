@@ -1,6 +1,7 @@
 import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from './enqueue-input.js';
+import { enqueueFlow, enqueueParent, type FlowJobInput } from '../workflow/flows.js';
 import type { EnqueueInput, QueueStats } from './job.js';
 
 /**
@@ -27,6 +28,18 @@ export class QueueClient {
   enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
     return this.#driver.enqueueMany(jobs);
+  }
+
+  /** Jobs that may depend on each other, in one transaction: see docs/workflows.md. */
+  enqueueFlow(jobs: FlowJobInput[]): Promise<string[]> {
+    jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
+    return enqueueFlow(this.#driver, jobs);
+  }
+
+  /** A parent that runs once every child completed; it reads their results with ctx.dependencyResults(). */
+  enqueueParent(parent: EnqueueInput, children: EnqueueInput[]): Promise<{ parent: string; children: string[] }> {
+    [parent, ...children].forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
+    return enqueueParent(this.#driver, parent, children);
   }
 
   stats(): Promise<QueueStats[]> {

@@ -1,5 +1,6 @@
 /** A job as the queue functions return it (public.jobs), in camelCase. */
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+/** waiting: held until the jobs it depends on completed (enqueue_flow). */
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'waiting';
 
 export interface Job<Payload = unknown> {
   id: string;

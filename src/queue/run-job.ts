@@ -72,6 +72,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     },
     transition: (to, data) => wf().transition(to, data),
     step: (name, fn, stepOptions) => wf().step(name, fn, stepOptions),
+    dependencyResults: () => wf().dependencyResults(),
   };
   const handler = task.stages?.success
     ? async (j: Job, c: JobContext) => {

@@ -2,6 +2,7 @@ import type { Driver } from '../drivers/driver.js';
 import { DatabaseError, JobError } from '../errors.js';
 import type { JobAbort } from '../queue/job-abort.js';
 import type { Job } from '../queue/job.js';
+import type { DependencyResult } from './flows.js';
 import type { StageDeclaration } from './stages.js';
 import { NOT_HELD, workflowError } from './workflow-errors.js';
 
@@ -27,6 +28,8 @@ export interface WorkflowContext {
    * later attempt gets the stored result without running fn again.
    */
   step<T>(name: string, fn: (signal: AbortSignal) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /** The jobs this one depends on (its children), in the order of its dependsOn, with their results. */
+  dependencyResults<Result = unknown>(): Promise<DependencyResult<Result>[]>;
 }
 
 export interface JobWorkflowOptions {
@@ -102,6 +105,10 @@ export class JobWorkflow implements WorkflowContext {
     if (!saved) throw this.#lost();
     stored[name] = result;
     return result as T;
+  }
+
+  dependencyResults<Result = unknown>(): Promise<DependencyResult<Result>[]> {
+    return this.#o.driver.call<DependencyResult<Result>[]>('get_dependency_results', { id: this.#o.job.id });
   }
 
   #stored(): Promise<Record<string, unknown>> {

@@ -540,7 +540,7 @@ as $$
   with done as (
     update public.jobs j
     set status = 'cancelled', locked_by = null, lease_expires_at = null, updated_at = now()
-    where j.id = cancel_job.id and j.status in ('pending', 'processing')
+    where j.id = cancel_job.id and j.status in ('pending', 'processing', 'waiting')
     returning 1
   )
   select exists (select 1 from done)
@@ -592,7 +592,7 @@ as $$
     update public.jobs j
     set status = 'cancelled', updated_at = now()
     where j.id = cancel_my_job.id
-      and j.status = 'pending'
+      and j.status in ('pending', 'waiting')
       and j.user_id = auth.uid()
     returning 1
   )

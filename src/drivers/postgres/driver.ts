@@ -11,8 +11,10 @@ import { POOL_TYPES } from './timestamps.js';
 
 const FUNCTION_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** A plain object is jsonb (sent as JSON text); an array stays a SQL array, as PostgREST reads it. */
-const isJsonObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+/** A plain object, or an array holding one, is jsonb (sent as JSON text); an array of scalars is a SQL array. */
+const isJsonObject = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !(value instanceof Date) &&
+  (!Array.isArray(value) || value.some((item) => typeof item === 'object' && item !== null));
 const jsonArgument = (value: unknown): unknown => (isJsonObject(value) ? JSON.stringify(value) : value);
 
 export interface PostgresDriverOptions {

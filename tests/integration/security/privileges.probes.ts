@@ -24,6 +24,7 @@ const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
   job_steps: { service_role: ['SELECT'] },
   job_hooks: { service_role: CRUD },
   job_dead_letter_alerts: { service_role: CRUD },
+  job_dependencies: { service_role: ['INSERT', 'SELECT'] },
 };
 
 /** Functions end users may execute; every other function in public is service_role's only. */

@@ -10,7 +10,7 @@ describe('workflows on the postgres transport', () => {
     () => db,
     async (tasks) => {
       db = await createTestDatabase();
-      return startTestWorker(db, tasks);
+      return (await startTestWorker(db, tasks)).worker;
     },
   );
 });

@@ -7,10 +7,12 @@ import { test } from 'node:test';
 import { setTimeout as wait } from 'node:timers/promises';
 import type { AnyTask } from '../../../src/queue/task.js';
 import { defineTask } from '../../../src/queue/task.js';
+import { enqueueParent } from '../../../src/workflow/flows.js';
+import type { Worker } from '../../../src/worker.js';
 import type { TestDatabase } from '../../support/database.js';
 import { waitForJobs } from '../../support/worker.js';
 
-export type StartWorker = (tasks: Record<string, AnyTask>) => Promise<unknown>;
+export type StartWorker = (tasks: Record<string, AnyTask>) => Promise<Worker>;
 
 const SCAN_STAGES = {
   initial: 'QUEUED',
@@ -115,5 +117,17 @@ export function workflowSuite(getDb: () => TestDatabase, startWorker: StartWorke
     const h = rows.get(hang)!;
     assert.equal(h.error_code, 'TIMEOUT');
     assert.equal(h.stage, 'TIMED_OUT');
+  });
+
+  test("a flow through the worker's own transport: children first, then the parent with their results", async () => {
+    const worker = await startWorker({
+      part: (job) => (job.payload as { n: number }).n,
+      whole: async (_job, ctx) => (await ctx.dependencyResults<number>()).map((child) => child.result),
+    });
+    const { parent, children } = await enqueueParent(worker.driver!, { task: 'whole' }, [{ task: 'part', payload: { n: 1 } }, { task: 'part', payload: { n: 2 } }]);
+    const rows = await waitForJobs(getDb(), [parent, ...children]);
+    assert.deepEqual(rows.get(parent)?.result, [1, 2]);
+    const parentStarted = rows.get(parent)?.started_at as Date;
+    for (const child of children) assert.ok((rows.get(child)?.completed_at as Date) <= parentStarted);
   });
 }
