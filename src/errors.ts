@@ -32,13 +32,18 @@ export const PROCESS_ERROR_CODES = {
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
 
-/** Thrown by a handler: the job fails at once, without retry. */
+/**
+ * Thrown by a handler: the job fails at once, without retry. `publicMessage` is what the job's
+ * owner (an end user) may read (jobs.public_error); the message itself stays with the service.
+ */
 export class PermanentJobError extends Error {
   readonly code: string;
-  constructor(message: string, options?: { code?: string; cause?: unknown }) {
+  readonly publicMessage: string | null;
+  constructor(message: string, options?: { code?: string; cause?: unknown; publicMessage?: string }) {
     super(message, { cause: options?.cause });
     this.name = 'PermanentJobError';
     this.code = options?.code ?? 'PERMANENT_FAILURE';
+    this.publicMessage = options?.publicMessage ?? null;
   }
 }
 

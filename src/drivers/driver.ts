@@ -77,6 +77,8 @@ export interface Failure {
   errorCode: string;
   message: string;
   retryable: boolean;
+  /** What the job's owner may read of the failure (jobs.public_error). */
+  publicMessage?: string | null;
   /** Wait this long before the retry (the task's retry policy, a Retry-After); default: the job's backoff. */
   retryDelayMs?: number;
 }

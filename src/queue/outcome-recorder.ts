@@ -9,6 +9,8 @@ export interface RecordedFailure {
   code: string;
   message: string;
   retryable: boolean;
+  /** For the job's owner (jobs.public_error); null: none. */
+  publicMessage?: string | null;
   /** Wait this long before the retry (default: the job's backoff in SQL). */
   retryDelayMs?: number;
 }
@@ -80,6 +82,7 @@ export class OutcomeRecorder {
           errorCode: failure.code,
           message: failure.message,
           retryable: failure.retryable,
+          publicMessage: failure.publicMessage ?? null,
           retryDelayMs: failure.retryDelayMs,
         }),
       );

@@ -149,6 +149,9 @@ export class JobProcessor {
   }
 
   #scheduleAt(at: number): void {
+    // A hint is untrusted input: a time new Date() could not read (NaN) must not replace the
+    // timer already set (setTimeout would fire it at once and the real run_at would be lost).
+    if (!Number.isFinite(at)) return;
     if (!this.#active || (this.#nextRunAt && this.#nextRunAt.at <= at)) return;
     this.#clearNextRunAt();
     const timer = setTimeout(() => {

@@ -12,7 +12,7 @@ export type AbortCause = 'shutdown' | 'lease-lost';
 
 export type JobOutcome =
   | { kind: 'completed'; result: unknown }
-  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown; retryDelayMs?: number }
+  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown; publicMessage?: string | null; retryDelayMs?: number }
   /** Stopped from outside (shutdown, lost lease): nothing is recorded by the handler's side. */
   | { kind: 'aborted'; cause: AbortCause };
 
@@ -120,7 +120,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function outcomeOfThrow(error: unknown, job: Job, task: TaskDefinition): JobOutcome {
-  if (error instanceof PermanentJobError) return { kind: 'failed', code: error.code, message: error.message, retryable: false, error };
+  if (error instanceof PermanentJobError) {
+    return { kind: 'failed', code: error.code, message: error.message, retryable: false, error, publicMessage: error.publicMessage };
+  }
   if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
   const retryable = task.maxAttempts === undefined || job.attempts < task.maxAttempts;
   return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable, error };

@@ -13,9 +13,11 @@ create table public.jobs (
                          -- waiting: held until its dependencies completed (see enqueue_flow)
                          check (status in ('pending', 'processing', 'completed', 'failed', 'cancelled', 'waiting')),
   priority             integer not null default 0 check (priority between -1000 and 1000),
-  -- Finite: an infinite run_at breaks the age in get_queue_stats() (PostgreSQL < 17 cannot
-  -- subtract it) and the next_run_at that wake-ups carry.
-  run_at               timestamptz not null default now() check (isfinite(run_at)),
+  -- Bounded for every writer: an infinite run_at breaks the age in get_queue_stats() (PostgreSQL
+  -- < 17 cannot subtract it); a BC date jumps the queue and makes the oldest-pending age absurd;
+  -- years past 9999 print in a form JavaScript's Date cannot read (the wake-up hints carry it).
+  run_at               timestamptz not null default now()
+                         check (run_at between '2000-01-01 00:00:00+00' and '9999-12-31 23:59:59+00'),
   attempts             integer not null default 0 check (attempts >= 0),
   max_attempts         integer not null default 5 check (max_attempts between 1 and 1000),
   -- Retry backoff for this job; null means the defaults of job_backoff_delay(). Bounded (365 days)
@@ -29,8 +31,15 @@ create table public.jobs (
   progress             jsonb,
   result               jsonb,
   error_code           text,
+  -- The failure as the worker saw it (may hold internals: addresses, stack lines): service only.
   last_error           text,
+  -- The failure as the handler chose to tell the job's owner (PermanentJobError's publicMessage);
+  -- what end users see of a failure besides error_code.
+  public_error         text check (length(public_error) <= 1000),
   user_id              uuid,
+  -- Inserted by the end user (through RLS) rather than enqueued by the service. End users' job_keys
+  -- are a namespace of their own, and they may cancel only these jobs.
+  from_user            boolean not null default false,
   created_at           timestamptz not null default now(),
   started_at           timestamptz,
   completed_at         timestamptz,
@@ -45,11 +54,15 @@ comment on table public.jobs is 'supajobs queue: one row per job. Write through 
 create index jobs_claim_idx on public.jobs (priority desc, run_at, created_at) where status = 'pending';
 -- Lease expiry scan for reclaim_expired_jobs().
 create index jobs_lease_idx on public.jobs (lease_expires_at) where status = 'processing';
--- job_key dedup: one live job per key and owner (service jobs share the null owner).
-create unique index jobs_job_key_idx on public.jobs (job_key, user_id) nulls not distinct
+-- job_key dedup: one live job per key, task and owner (service jobs share the null owner), with
+-- end users' own inserts (from_user) apart from what the service enqueues for them.
+create unique index jobs_job_key_idx on public.jobs (job_key, task, user_id, from_user) nulls not distinct
   where job_key is not null and status in ('pending', 'processing');
 -- An owner's jobs, newest first (RLS reads and app listings).
 create index jobs_user_idx on public.jobs (user_id, created_at desc) where user_id is not null;
+-- An end user's live jobs, counted against their plan's max_live_jobs at every insert of theirs.
+create index jobs_user_live_idx on public.jobs (user_id)
+  where from_user and status in ('pending', 'processing');
 -- No (queue, status) index: get_queue_stats() reads every row anyway, purge is rare, and every
 -- status change would pay for it (an update that changes status is never HOT here).
 
@@ -79,14 +92,20 @@ comment on table public.job_events is 'supajobs: append-only history of every jo
 alter table public.job_events add constraint job_events_pkey primary key (job_id, id);
 create index job_events_user_idx on public.job_events (user_id, id) where user_id is not null;
 
--- Plan tiers and the priority an end user's jobs get.
+-- Plan tiers: the priority an end user's jobs get and the bounds on what they may insert.
 create table public.job_priority_tiers (
-  tier     text primary key,
-  priority integer not null check (priority between -1000 and 1000)
+  tier              text primary key,
+  priority          integer not null check (priority between -1000 and 1000),
+  -- Pending and processing jobs a user may have at once (their own inserts).
+  max_live_jobs     integer not null default 100 check (max_live_jobs >= 0),
+  -- Size of a job's payload as JSON text; Realtime drops changes over 1,024 KB.
+  max_payload_bytes integer not null default 65536 check (max_payload_bytes between 2 and 1048576),
+  -- How far ahead a user may schedule a job (run_at); earlier than now is taken as now.
+  max_run_at_ahead  interval not null default '30 days' check (max_run_at_ahead between '0' and '3650 days')
 );
 
-insert into public.job_priority_tiers (tier, priority) values
-  ('enterprise', 10), ('pro', 10), ('starter', 5), ('free', 0);
+insert into public.job_priority_tiers (tier, priority, max_live_jobs) values
+  ('enterprise', 10, 10000), ('pro', 10, 1000), ('starter', 5, 250), ('free', 0, 100);
 
 -- The app says a user's tier here (a user without a row is on 'free').
 create table public.job_user_tiers (

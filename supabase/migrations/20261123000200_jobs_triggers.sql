@@ -175,6 +175,9 @@ create trigger jobs_id_fixed
 -- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
 -- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,
 -- and queue and attempts from job_client_tasks, which also says which tasks users may enqueue.
+-- The tier also bounds what users insert: payload size, run_at (now .. max_run_at_ahead) and
+-- how many live jobs they may have (a transaction-level lock per user makes the count exact
+-- under concurrent inserts).
 create function public.job_before_user_insert()
 returns trigger
 language plpgsql
@@ -184,6 +187,9 @@ as $$
 declare
   owner uuid := auth.uid();
   client_task public.job_client_tasks;
+  plan public.job_priority_tiers;
+  payload_bytes integer;
+  live integer;
 begin
   if owner is null then
     raise exception 'an end user job needs a signed-in user' using errcode = '42501';
@@ -192,20 +198,47 @@ begin
   if not found then
     raise exception 'task "%" cannot be enqueued by users', new.task using errcode = '42501';
   end if;
+  select t.* into plan
+  from public.job_priority_tiers t
+  where t.tier = coalesce((select u.tier from public.job_user_tiers u where u.user_id = owner), 'free');
+  if not found then
+    -- No 'free' row: the column defaults of job_priority_tiers.
+    plan.tier := 'free';
+    plan.priority := 0;
+    plan.max_live_jobs := 100;
+    plan.max_payload_bytes := 65536;
+    plan.max_run_at_ahead := interval '30 days';
+  end if;
+
+  new.payload := coalesce(new.payload, '{}'::jsonb);
+  payload_bytes := octet_length(new.payload::text);
+  if payload_bytes > plan.max_payload_bytes then
+    raise exception 'payload is % bytes; at most % on plan "%"', payload_bytes, plan.max_payload_bytes, plan.tier
+      using errcode = '54000';
+  end if;
+  new.run_at := greatest(coalesce(new.run_at, now()), now());
+  if new.run_at > now() + plan.max_run_at_ahead then
+    raise exception 'run_at may be at most % ahead on plan "%"', plan.max_run_at_ahead, plan.tier
+      using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtext('supajobs.user_live_jobs'), hashtext(owner::text));
+  select count(*) into live
+  from (select 1 from public.jobs j
+        where j.user_id = owner and j.from_user and j.status in ('pending', 'processing')
+        limit plan.max_live_jobs) l;
+  if live >= plan.max_live_jobs then
+    raise exception 'at most % pending or processing jobs on plan "%"', plan.max_live_jobs, plan.tier
+      using errcode = '54000';
+  end if;
+
   new.id := gen_random_uuid();
   new.user_id := owner;
+  new.from_user := true;
   new.queue := client_task.queue;
   new.max_attempts := client_task.max_attempts;
   new.status := 'pending';
   new.attempts := 0;
-  new.run_at := coalesce(new.run_at, now());
-  new.priority := coalesce(
-    (select t.priority
-       from public.job_user_tiers u
-       join public.job_priority_tiers t on t.tier = u.tier
-      where u.user_id = owner),
-    (select t.priority from public.job_priority_tiers t where t.tier = 'free'),
-    0);
+  new.priority := plan.priority;
   new.backoff_base_seconds := null;
   new.backoff_max_seconds := null;
   new.locked_by := null;

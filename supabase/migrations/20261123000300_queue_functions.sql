@@ -125,6 +125,8 @@ begin
     when jsonb_typeof(e.j -> 'run_at') <> all (array['null', 'string']) then '"run_at" must be a timestamp string'
     -- A string naming infinity is either infinite or unreadable: refused here either way.
     when e.j ->> 'run_at' ilike '%infinity%' then '"run_at" must be a finite timestamp'
+    when (e.j ->> 'run_at')::timestamptz not between '2000-01-01 00:00:00+00' and '9999-12-31 23:59:59+00'
+      then '"run_at" must be between 2000-01-01 and 9999-12-31'
     when jsonb_typeof(e.j -> 'user_id') <> all (array['null', 'string']) then '"user_id" must be a uuid string'
     when jsonb_typeof(e.j -> 'backoff_base_seconds') <> all (array['null', 'number']) then '"backoff_base_seconds" must be a number'
     when (e.j ->> 'backoff_base_seconds')::numeric not between 0 and 31536000
@@ -164,9 +166,9 @@ begin
   ),
   -- One row per live key: the first element holding it.
   to_insert as (
-    select distinct on (coalesce(i.job_key, i.new_id::text), i.user_id) i.*
+    select distinct on (coalesce(i.job_key, i.new_id::text), i.task, i.user_id) i.*
     from input i
-    order by coalesce(i.job_key, i.new_id::text), i.user_id, i.ord
+    order by coalesce(i.job_key, i.new_id::text), i.task, i.user_id, i.ord
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
@@ -175,15 +177,18 @@ begin
            t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
     from to_insert t
     order by t.ord
-    -- A live job with this key exists: touch nothing, but lock it and return its id.
-    on conflict (job_key, user_id) where job_key is not null and status in ('pending', 'processing')
+    -- A live job of this task with this key exists: touch nothing, but lock it and return its id.
+    -- Only the service's own jobs count (from_user false): an end user's job never takes a key
+    -- the service will use.
+    on conflict (job_key, task, user_id, from_user) where job_key is not null and status in ('pending', 'processing')
     do update set job_key = excluded.job_key
-    returning j.id, j.job_key, j.user_id
+    returning j.id, j.job_key, j.task, j.user_id
   )
   select coalesce(k.id, i.new_id)
   from input i
   left join inserted k
-    on i.job_key is not null and k.job_key = i.job_key and k.user_id is not distinct from i.user_id
+    on i.job_key is not null and k.job_key = i.job_key and k.task = i.task
+       and k.user_id is not distinct from i.user_id
   order by i.ord;
 end
 $$;
@@ -335,6 +340,7 @@ create function public.fail_job(
   error_message text default null,
   retryable boolean default true,
   attempt integer default null,
+  public_error text default null,
   retry_delay_seconds double precision default null
 )
 returns text
@@ -357,6 +363,7 @@ begin
       failed_at = case when fail_job.retryable and j.attempts < j.max_attempts then null else now() end,
       error_code = fail_job.error_code,
       last_error = left(fail_job.error_message, 10000),
+      public_error = left(fail_job.public_error, 1000),
       locked_by = null,
       lease_expires_at = null,
       updated_at = now()
@@ -508,15 +515,15 @@ volatile
 set search_path = ''
 as $$
   with retry as (
-    select distinct on (coalesce(f.job_key, f.id::text), f.user_id) f.id
+    select distinct on (coalesce(f.job_key, f.id::text), f.task, f.user_id, f.from_user) f.id
     from public.jobs f
     where f.status = 'failed'
       and (retry_failed_jobs.queue is null or f.queue = retry_failed_jobs.queue)
       and not exists (select 1 from public.jobs l
-                      where f.job_key is not null and l.job_key = f.job_key
-                        and l.user_id is not distinct from f.user_id
+                      where f.job_key is not null and l.job_key = f.job_key and l.task = f.task
+                        and l.user_id is not distinct from f.user_id and l.from_user = f.from_user
                         and l.status in ('pending', 'processing'))
-    order by coalesce(f.job_key, f.id::text), f.user_id, f.failed_at desc, f.id
+    order by coalesce(f.job_key, f.id::text), f.task, f.user_id, f.from_user, f.failed_at desc, f.id
   ),
   done as (
     update public.jobs j
@@ -580,7 +587,8 @@ begin
 end
 $$;
 
--- An end user cancels their own pending job (checked against auth.uid()).
+-- An end user cancels their own pending job (checked against auth.uid()), and only one they
+-- inserted themselves: what the service enqueued for them is the service's to cancel.
 create function public.cancel_my_job(id uuid)
 returns boolean
 language sql
@@ -594,6 +602,7 @@ as $$
     where j.id = cancel_my_job.id
       and j.status in ('pending', 'waiting')
       and j.user_id = auth.uid()
+      and j.from_user
     returning 1
   )
   select exists (select 1 from done)

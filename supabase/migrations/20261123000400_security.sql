@@ -16,10 +16,20 @@ grant select on table public.job_events to service_role;
 grant select, insert, update, delete on table public.job_priority_tiers, public.job_user_tiers,
                                              public.job_client_tasks to service_role;
 
--- End users: insert a job naming only these columns (the insert trigger sets the rest), and read.
+-- End users: insert a job naming only these columns (the insert trigger sets the rest), and read
+-- their jobs and history without what is the service's: which worker holds a job, its lease, and
+-- raw error text (last_error, job_events.message), which may name internal hosts. They see
+-- error_code and public_error, the message a handler chose for them. Column grants also bound
+-- what Realtime sends an owner following their jobs.
 grant insert (task, payload, run_at, job_key) on table public.jobs to authenticated;
-grant select on table public.jobs to authenticated;
-grant select on table public.job_events to authenticated;
+grant select (id, task, queue, payload, status, priority, run_at, attempts, max_attempts,
+              backoff_base_seconds, backoff_max_seconds, job_key, stage, progress, result,
+              error_code, public_error, user_id, from_user, created_at, started_at, completed_at,
+              failed_at, updated_at)
+  on table public.jobs to authenticated;
+grant select (id, job_id, user_id, queue, task, event, from_status, to_status, stage, attempt,
+              actor, error_code, created_at)
+  on table public.job_events to authenticated;
 grant select on table public.job_priority_tiers to authenticated;
 
 alter table public.jobs enable row level security;
@@ -66,7 +76,7 @@ begin
     'public.heartbeat_jobs(text, uuid[], integer)',
     'public.complete_job(uuid, text, jsonb, integer)',
     'public.complete_jobs(text, uuid[], jsonb, integer[])',
-    'public.fail_job(uuid, text, text, text, boolean, integer, double precision)',
+    'public.fail_job(uuid, text, text, text, boolean, integer, text, double precision)',
     'public.release_jobs(text, uuid[], text)',
     'public.update_job_progress(uuid, text, text, jsonb)',
     'public.reclaim_expired_jobs()',

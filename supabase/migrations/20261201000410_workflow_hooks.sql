@@ -59,8 +59,7 @@ $$;
 create function public.job_after_lifecycle_change()
 returns trigger
 language plpgsql
--- As owner: the change may come from an end user's cancel_my_job, who may not enqueue.
-security definer
+-- As the writer of the change (service_role, or the owner inside cancel_my_job): both may insert jobs.
 set search_path = ''
 as $$
 declare

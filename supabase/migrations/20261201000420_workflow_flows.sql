@@ -104,8 +104,7 @@ $$;
 create function public.job_after_dependency_settled()
 returns trigger
 language plpgsql
--- As owner: the change may come from an end user's cancel_my_job.
-security definer
+-- As the writer of the change (service_role, or the owner inside cancel_my_job).
 set search_path = ''
 as $$
 begin

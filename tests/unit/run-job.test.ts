@@ -59,7 +59,9 @@ test('throws: HANDLER_ERROR retryable, PermanentJobError not, task maxAttempts c
   const thrown = await run({ handler: () => { throw new Error('boom'); } });
   assert.ok(thrown.kind === 'failed' && thrown.code === 'HANDLER_ERROR' && thrown.retryable && thrown.message === 'boom');
   const permanent = await run({ handler: () => { throw new PermanentJobError('no', { code: 'NOPE' }); } });
-  assert.ok(permanent.kind === 'failed' && permanent.code === 'NOPE' && !permanent.retryable);
+  assert.ok(permanent.kind === 'failed' && permanent.code === 'NOPE' && !permanent.retryable && permanent.publicMessage === null);
+  const told = await run({ handler: () => { throw new PermanentJobError('ECONNREFUSED 10.0.3.7', { code: 'GW', publicMessage: 'Try later' }); } });
+  assert.ok(told.kind === 'failed' && told.publicMessage === 'Try later' && told.message === 'ECONNREFUSED 10.0.3.7');
   const capped = await run({ maxAttempts: 2, handler: () => { throw new Error('again'); } }, { job: job({ attempts: 2 }) });
   assert.ok(capped.kind === 'failed' && !capped.retryable);
   const sync = await run({ handler: () => { throw 'a string'; } });

@@ -150,8 +150,8 @@ export class PostgresDriver implements Driver {
   async fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null> {
     const rows = await this.#query<{ status: 'pending' | 'failed' | null }>(
       'fail_job',
-      'select public.fail_job($1, $2, $3, $4, $5, $6, $7) as status',
-      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt, retryDelaySeconds(failure)],
+      'select public.fail_job($1, $2, $3, $4, $5, $6, $7, $8) as status',
+      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt, failure.publicMessage ?? null, retryDelaySeconds(failure)],
     );
     return rows[0]?.status ?? null;
   }

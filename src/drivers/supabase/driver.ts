@@ -121,6 +121,7 @@ export class SupabaseDriver implements Driver {
       error_message: failure.message,
       retryable: failure.retryable,
       attempt: failure.attempt,
+      public_error: failure.publicMessage ?? null,
       retry_delay_seconds: retryDelaySeconds(failure),
     });
   }

@@ -139,6 +139,16 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.equal(await driver.fail(worker, { id, attempt: job!.attempts, errorCode: 'UNKNOWN_TASK', message: 'no handler', retryable: false }), 'failed');
     });
 
+    test("a failure's public message is stored for the job's owner, beside the raw one", async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'x', queue });
+      const [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      const failure = { id, attempt: job!.attempts, errorCode: 'GW_DOWN', message: 'connect ECONNREFUSED 10.0.3.7:5432', retryable: false };
+      assert.equal(await driver.fail(worker, { ...failure, publicMessage: 'The gateway is down' }), 'failed');
+      const { rows } = await db.pool.query('select last_error, public_error from jobs where id = $1', [id]);
+      assert.deepEqual(rows[0], { last_error: 'connect ECONNREFUSED 10.0.3.7:5432', public_error: 'The gateway is down' });
+    });
+
     test('heartbeat extends held leases and reports lost ones', async () => {
       const queue = freshQueue();
       const ids = await driver.enqueueMany([{ task: 'a', queue }, { task: 'b', queue }]);

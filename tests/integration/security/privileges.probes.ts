@@ -9,14 +9,28 @@ import type { Probe, ProbeContext } from './probe.js';
 
 const CRUD = ['DELETE', 'INSERT', 'SELECT', 'UPDATE'];
 
+/** The columns end users may read: not locked_by, lease_expires_at, last_error (service only). */
+export const USER_JOB_COLUMNS = [
+  'id', 'task', 'queue', 'payload', 'status', 'priority', 'run_at', 'attempts', 'max_attempts',
+  'backoff_base_seconds', 'backoff_max_seconds', 'job_key', 'stage', 'progress', 'result',
+  'error_code', 'public_error', 'user_id', 'from_user', 'created_at', 'started_at', 'completed_at',
+  'failed_at', 'updated_at',
+];
+/** Of job_events: not worker_id, message (raw error text). */
+export const USER_EVENT_COLUMNS = [
+  'id', 'job_id', 'user_id', 'queue', 'task', 'event', 'from_status', 'to_status', 'stage', 'attempt',
+  'actor', 'error_code', 'created_at',
+];
+const USER_INSERT_COLUMNS = ['task', 'payload', 'run_at', 'job_key'];
+
 /** object → grantee → privileges (sorted). Objects missing here: no grant to any API role. */
 const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
-  jobs: { service_role: CRUD, authenticated: ['SELECT'] },
-  'jobs.task': { authenticated: ['INSERT'] },
-  'jobs.payload': { authenticated: ['INSERT'] },
-  'jobs.run_at': { authenticated: ['INSERT'] },
-  'jobs.job_key': { authenticated: ['INSERT'] },
-  job_events: { service_role: ['SELECT'], authenticated: ['SELECT'] },
+  jobs: { service_role: CRUD },
+  ...Object.fromEntries(
+    USER_JOB_COLUMNS.map((c) => [`jobs.${c}`, { authenticated: USER_INSERT_COLUMNS.includes(c) ? ['INSERT', 'SELECT'] : ['SELECT'] }]),
+  ),
+  job_events: { service_role: ['SELECT'] },
+  ...Object.fromEntries(USER_EVENT_COLUMNS.map((c) => [`job_events.${c}`, { authenticated: ['SELECT'] }])),
   job_priority_tiers: { service_role: CRUD, authenticated: ['SELECT'] },
   job_user_tiers: { service_role: CRUD },
   job_client_tasks: { service_role: CRUD },
@@ -73,6 +87,19 @@ export const privilegeProbes: Probe[] = [
       assert.deepEqual(rows.filter((r) => r.public).map((r) => r.fn), [], 'PUBLIC');
       assert.deepEqual(rows.filter((r) => r.anon).map((r) => r.fn), [], 'anon');
       assert.deepEqual(rows.filter((r) => r.authenticated).map((r) => r.name), USER_FUNCTIONS, 'authenticated');
+    },
+  },
+  {
+    name: 'a SECURITY DEFINER function in public beyond the six that need it',
+    refusal: 'none: only cancel_my_job, job_after_insert, job_after_update, job_before_user_insert, purge_jobs, save_job_step',
+    async run(ctx) {
+      const { rows } = await ctx.pool.query<{ fn: string }>(
+        "select p.proname as fn from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef order by 1",
+      );
+      assert.deepEqual(
+        rows.map((r) => r.fn),
+        ['cancel_my_job', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'purge_jobs', 'save_job_step'],
+      );
     },
   },
   {

@@ -14,6 +14,11 @@ import { asRole } from '../sql/queue-sql.js';
 import { historyProbes } from './history.probes.js';
 import type { Probe, ProbeContext } from './probe.js';
 import { privilegeProbes } from './privileges.probes.js';
+import { realtimeProbes } from './realtime.probes.js';
+import { rlsProbes, workerCallProbes } from './rls.probes.js';
+import { rpcProbes } from './rpc.probes.js';
+import { userJobProbes } from './user-jobs.probes.js';
+import { userViewProbes } from './user-view.probes.js';
 
 const { db, standIn, client } = await withStandIn();
 
@@ -38,7 +43,11 @@ const ctx: ProbeContext = {
   user: (userId) => client(standIn.anonKey, { accessToken: async () => userToken(userId) }),
 };
 
-const probes: Probe[] = [...privilegeProbes, ...historyProbes];
+const probes: Probe[] = [
+  ...privilegeProbes,
+  ...workerCallProbes(),
+  ...(await rlsProbes(db.pool)),
+  ...historyProbes, ...userJobProbes, ...userViewProbes, ...realtimeProbes, ...(await rpcProbes(db.pool))];
 
 for (const probe of probes) {
   test(`${probe.name} → ${probe.refusal}`, () => probe.run(ctx));

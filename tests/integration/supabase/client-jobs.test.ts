@@ -61,7 +61,12 @@ test('end users insert jobs through RLS, follow them live while a worker runs th
   const aliceSees = await follow(a.supabase, a.token);
   const bobSees = await follow(b.supabase, b.token);
 
-  const inserted = await a.supabase.from('jobs').insert({ task: 'echo', payload: { text: 'hi' } }).select().single<JobRow & { max_attempts: number }>();
+  // Users read named columns: locked_by, lease_expires_at and last_error are the service's (select=* is 42501).
+  const inserted = await a.supabase
+    .from('jobs')
+    .insert({ task: 'echo', payload: { text: 'hi' } })
+    .select('id,user_id,status,queue,max_attempts,priority')
+    .single<JobRow & { max_attempts: number }>();
   assert.equal(inserted.status, 201);
   const aliceJob = inserted.data as JobRow & { max_attempts: number };
   assert.equal(aliceJob.user_id, alice);
@@ -104,15 +109,15 @@ test('end users insert jobs through RLS, follow them live while a worker runs th
 
 test('grants and RLS refuse what end users may not do', async () => {
   const { supabase } = signedIn(alice);
-  const notAllowed = await supabase.from('jobs').insert({ task: 'send-invoices' }).select();
+  const notAllowed = await supabase.from('jobs').insert({ task: 'send-invoices' }).select('id');
   assert.equal(notAllowed.status, 403);
   assert.equal(notAllowed.error?.code, '42501');
-  const ownPriority = await supabase.from('jobs').insert({ task: 'echo', priority: 1000 }).select();
+  const ownPriority = await supabase.from('jobs').insert({ task: 'echo', priority: 1000 }).select('id');
   assert.equal(ownPriority.status, 403);
   assert.equal(ownPriority.error?.code, '42501');
   const claim = await supabase.rpc('claim_jobs', { worker_id: 'me' });
   assert.equal(claim.status, 403);
-  const anonymous = await ctx.client(ctx.standIn.anonKey).from('jobs').insert({ task: 'echo' }).select();
+  const anonymous = await ctx.client(ctx.standIn.anonKey).from('jobs').insert({ task: 'echo' }).select('id');
   assert.equal(anonymous.status, 401);
 
   const { data: mine } = await supabase.from('jobs').insert({ task: 'echo' }).select('id').single<{ id: string }>();

@@ -125,6 +125,19 @@ describe('JobProcessor', () => {
     assert.ok(row.started_at >= row.run_at);
   });
 
+  test('an unparseable next_run_at in a wake-up is ignored: the timer already set still fires', async () => {
+    const db = await createTestDatabase();
+    const { worker } = await startTestWorker(db, { ok: () => 'ok' }, { POLL_INTERVAL_MS: '3600000' });
+    await waitUntil(() => worker.driver?.wakeUps.mode === 'live');
+    const id = await enqueue(db, 'ok', {}, ", run_at => now() + interval '1 second'");
+    // A hint whose time new Date() cannot read (PostgreSQL prints years past 9999 and BC dates so).
+    await db.pool.query(
+      `select pg_notify('supajobs_jobs', '{"queues": ["elsewhere"], "count": 0, "next_run_at": "200000-01-01T00:00:00+00:00"}')`,
+    );
+    // With an hour between polls, only the timer set for the job's run_at can start it.
+    assert.equal((await waitForJobs(db, [id], 15_000)).get(id)?.status, 'completed');
+  });
+
   test('reports stage and progress, one event per stage', async () => {
     const db = await createTestDatabase();
     await startTestWorker(db, {

@@ -1,6 +1,8 @@
 /**
  * From a captured change to each subscriber's postgres_changes frame, as Realtime decides it:
- * the table must be in the publication; per subscriber, `columns`, `record` and `old_record`
+ * the table must be in the publication and the change's kind among the publication's `publish`
+ * actions (Realtime passes them to wal2json; like Realtime, row filters and column lists of the
+ * publication are not applied); per subscriber, `columns`, `record` and `old_record`
  * hold only the columns its role may SELECT; a role that may not SELECT the primary key gets
  * `errors: ["Error 401: Unauthorized"]` and no data; on a table with RLS, an INSERT or UPDATE is
  * delivered only if the row is visible to that role and its claims when the change is processed
@@ -43,7 +45,10 @@ interface ChangeData {
 class Batch {
   readonly tables = new Map<string, Promise<TableInfo | null>>();
   readonly readable = new Map<string, Promise<Set<string>>>();
-  constructor(readonly published: Set<string>) {}
+  constructor(
+    readonly published: Set<string>,
+    readonly actions: Set<string>,
+  ) {}
 }
 
 export class ChangeDelivery {
@@ -59,9 +64,15 @@ export class ChangeDelivery {
       "select schemaname || '.' || tablename as name from pg_publication_tables where pubname = $1",
       [REALTIME_PUBLICATION],
     );
-    const batch = new Batch(new Set(rows.map((r) => r.name)));
+    const { rows: publication } = await this.#pool.query<{ actions: string[] }>(
+      `select array_remove(array[case when pubinsert then 'INSERT' end, case when pubupdate then 'UPDATE' end,
+                                 case when pubdelete then 'DELETE' end], null) as actions
+       from pg_publication where pubname = $1`,
+      [REALTIME_PUBLICATION],
+    );
+    const batch = new Batch(new Set(rows.map((r) => r.name)), new Set(publication[0]?.actions ?? []));
     for (const change of changes) {
-      if (!batch.published.has(`${change.schema}.${change.table}`)) continue;
+      if (!batch.published.has(`${change.schema}.${change.table}`) || !batch.actions.has(change.type)) continue;
       const table = await this.#table(batch, change);
       if (!table) continue;
       const perAuth = new Map<string, Promise<ChangeData | null>>();
