@@ -79,7 +79,7 @@ begin
                                  'error_code', new.error_code, 'last_error', left(new.last_error, 2000), 'stage', new.stage,
                                  'status', new.status, 'payload', new.payload),
               'hook:' || new.id || ':' || event || ':' || new.attempts, 10)
-      on conflict (job_key, user_id) where job_key is not null and status in ('pending', 'processing') do nothing;
+      on conflict (job_key, task, user_id, from_user) where job_key is not null and status in ('pending', 'processing') do nothing;
     end if;
   end loop;
   return null;
