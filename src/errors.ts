@@ -16,6 +16,7 @@ export const JOB_ERROR_CODES = {
   STAGE_VERSION_CONFLICT: { retryable: true, description: 'Another writer changed the job\'s stage since this attempt read it (SQLSTATE SJ002).' },
   DEPENDENCY_FAILED: { retryable: false, description: 'A job this one depends on failed (dead letter); set by SQL on the waiting job.' },
   DEPENDENCY_CANCELLED: { retryable: false, description: 'A job this one depends on was cancelled; set by SQL on the waiting job.' },
+  TRANSACTION_UNAVAILABLE: { retryable: false, description: 'ctx.transaction on the supabase transport, which has no client-side transactions.' },
   HOOK_NOT_FOUND: { retryable: false, description: 'A hook job names a task or hook this worker does not have.' },
   STAGES_NOT_DECLARED: { retryable: false, description: 'ctx.transition on a task whose stages are not registered (SQLSTATE SJ003).' },
 } as const satisfies Record<string, { retryable: boolean; description: string }>;

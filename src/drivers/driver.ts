@@ -48,6 +48,13 @@ export interface Driver {
    */
   call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T>;
 
+  /**
+   * Runs fn in one database transaction (committed when fn resolves, rolled back when it
+   * rejects). Only the postgres transport has it: PostgREST runs each call in a transaction of
+   * its own.
+   */
+  transaction?<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T>;
+
   /** One round trip to the database (readiness). */
   ping(): Promise<void>;
 
@@ -55,6 +62,12 @@ export interface Driver {
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void;
   /** How wake-ups currently arrive, for /ready and logs. */
   readonly wakeUps: WakeUpState;
+}
+
+/** The connection a transaction runs on (a pg client: parameters $1, $2, …). */
+export interface TransactionClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 
 export interface ClaimRequest {

@@ -278,6 +278,8 @@ export class JobProcessor {
     switch (outcome.kind) {
       case 'completed':
         if (this.#o.logger.isLevelEnabled('debug')) logger().debug({ durationMs: Math.round(ms) }, 'job completed');
+        // Committed with the handler's own writes (ctx.transaction): nothing left to store.
+        if (outcome.stored) return this.#onRecorded(entry.job, { kind: 'completed' });
         // The slot is freed now; the lease is renewed until the completion is stored.
         void this.#recorder.complete(entry.job, outcome.result);
         return;

@@ -11,7 +11,8 @@ import { validatePayload, type JobContext, type TaskDefinition } from './task.js
 export type AbortCause = 'shutdown' | 'lease-lost';
 
 export type JobOutcome =
-  | { kind: 'completed'; result: unknown }
+  /** stored: already committed with the handler's own writes (ctx.transaction). */
+  | { kind: 'completed'; result: unknown; stored?: boolean }
   | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown; publicMessage?: string | null; retryDelayMs?: number }
   /** Stopped from outside (shutdown, lost lease): nothing is recorded by the handler's side. */
   | { kind: 'aborted'; cause: AbortCause };
@@ -73,6 +74,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     transition: (to, data) => wf().transition(to, data),
     step: (name, fn, stepOptions) => wf().step(name, fn, stepOptions),
     dependencyResults: () => wf().dependencyResults(),
+    transaction: (fn) => wf().transaction(fn),
   };
   const handler = task.stages?.success
     ? async (j: Job, c: JobContext) => {
@@ -96,7 +98,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     }
   });
   try {
-    return withRetryDelay(await outcome, task, job, options.logger);
+    const settled = withRetryDelay(await outcome, task, job, options.logger);
+    return settled.kind === 'completed' && workflow?.completedInTransaction ? { ...settled, stored: true } : settled;
   } finally {
     clearTimeout(timer);
   }

@@ -1,4 +1,4 @@
-import type { Driver } from '../drivers/driver.js';
+import type { Driver, TransactionClient } from '../drivers/driver.js';
 import { DatabaseError, JobError } from '../errors.js';
 import type { JobAbort } from '../queue/job-abort.js';
 import type { Job } from '../queue/job.js';
@@ -28,6 +28,13 @@ export interface WorkflowContext {
    * later attempt gets the stored result without running fn again.
    */
   step<T>(name: string, fn: (signal: AbortSignal) => Promise<T> | T, options?: StepOptions): Promise<T>;
+  /**
+   * Runs fn in a database transaction that also completes the job (postgres transport): fn's
+   * writes and the completion commit together, or not at all (a fenced-out attempt rolls back).
+   * Its value is the job's result; call it last. On the supabase transport it fails the job with
+   * TRANSACTION_UNAVAILABLE.
+   */
+  transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T>;
   /** The jobs this one depends on (its children), in the order of its dependsOn, with their results. */
   dependencyResults<Result = unknown>(): Promise<DependencyResult<Result>[]>;
 }
@@ -104,6 +111,26 @@ export class JobWorkflow implements WorkflowContext {
     });
     if (!saved) throw this.#lost();
     stored[name] = result;
+    return result as T;
+  }
+
+  /** Set once ctx.transaction committed the job's completion: nothing is left to record. */
+  completedInTransaction = false;
+
+  async transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+    const { driver, job, workerId } = this.#o;
+    if (!driver.transaction) {
+      throw new JobError('TRANSACTION_UNAVAILABLE', `ctx.transaction needs the postgres transport (this worker uses ${driver.transport})`);
+    }
+    const result = await driver.transaction(async (tx) => {
+      const value = await fn(tx);
+      const json = value === undefined ? null : (JSON.parse(JSON.stringify(value)) as T);
+      const { rows } = await tx.query('select public.complete_job($1, $2, $3::jsonb, $4) as ok', [job.id, workerId, JSON.stringify(json), job.attempts]);
+      // Fenced out: every write of fn rolls back with this throw.
+      if (rows[0]?.ok !== true) throw this.#lost();
+      return json;
+    });
+    this.completedInTransaction = true;
     return result as T;
   }
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
-import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wakeups.js';
 import { toDatabaseError } from './errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
@@ -220,6 +220,26 @@ export class PostgresDriver implements Driver {
       return result.rows[0]?.value as T;
     } catch (error) {
       throw toDatabaseError(error, fn);
+    }
+  }
+
+  async transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw toDatabaseError(error, 'transaction');
+    }
+    try {
+      await client.query('begin');
+      const value = await fn(client);
+      await client.query('commit');
+      return value;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
     }
   }
 
