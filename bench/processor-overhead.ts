@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Driver } from '../src/drivers/driver.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { jobFromRow } from '../src/queue/job.js';
+import { jobFromRow } from '../src/drivers/rows.js';
 import { JobProcessor } from '../src/queue/processor.js';
 import { TaskRegistry } from '../src/queue/task-registry.js';
 
@@ -67,7 +67,6 @@ const processor = new JobProcessor({
   pollIntervalMs: 1000,
   leaseSeconds: 60,
   jobTimeoutMs: 60_000,
-  reclaimIntervalMs: 60_000,
 });
 const cpu = process.cpuUsage();
 const started = performance.now();

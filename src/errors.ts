@@ -82,6 +82,21 @@ export function isTransientSqlState(sqlState: string | undefined): boolean {
   return ['08', '53', '57', '40'].some((cls) => sqlState.startsWith(cls)) && sqlState !== '57014';
 }
 
+/**
+ * Any error of a database call as a DatabaseError: one carrying a SQLSTATE (pg's `code`) is
+ * transient by its class; one without (a refused, reset or timed-out socket) is transient and
+ * means the database was unreachable.
+ */
+export function asDatabaseError(error: unknown, what: string): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const err = error as { code?: unknown; message?: string };
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const sqlState = code && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const message = `${what}: ${err.message ?? String(error)}`;
+  if (sqlState) return new DatabaseError(message, { sqlState, transient: isTransientSqlState(sqlState), cause: error });
+  return new DatabaseError(message, { transient: true, unreachable: true, cause: error });
+}
+
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   constructor(message: string) {

@@ -7,10 +7,10 @@
  *   await queue.enqueue({ task: 'convert-pdf', payload: { url } });
  */
 import { loadConfig, type Config } from './config.js';
-import { openConnection } from './drivers/connect.js';
-import { createLogger, type Logger } from './logger.js';
+import { openDatabase } from './database/open-database.js';
+import { createConfiguredLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
-import type { EnqueueInput } from './queue/job.js';
+import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
 import { Worker } from './worker.js';
@@ -22,7 +22,7 @@ export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobEr
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
-export type { EnqueueInput, Job, JobStatus, QueueStats } from './queue/job.js';
+export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
@@ -46,14 +46,7 @@ export interface CreateWorkerOptions {
 /** A worker configured from the environment (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger =
-    options.logger ??
-    createLogger({
-      level: config.logLevel,
-      pretty: config.nodeEnv === 'development',
-      secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
-      base: { workerId: config.workerId },
-    });
+  const logger = options.logger ?? createConfiguredLogger(config);
   return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
 }
 
@@ -66,9 +59,9 @@ export interface ConnectOptions {
 /** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
-  const logger = options.logger ?? createLogger({ level: 'warn', pretty: false, secrets: [config.supabaseServiceRoleKey, config.databaseUrl] });
-  const connection = await openConnection(config, logger);
-  return new QueueClient(connection.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => connection.close() });
+  const logger = options.logger ?? createConfiguredLogger(config, { level: 'warn', pretty: false, base: undefined });
+  const database = await openDatabase(config, logger, 'client');
+  return new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => database.close() });
 }
 
 /** Enqueues one job on a connection of its own (for scripts; keep a QueueClient for anything frequent). */

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createRequire } from 'node:module';
+import type { Config } from './config.js';
 
 export type { Logger };
 
@@ -47,6 +48,24 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination,
   );
+}
+
+/**
+ * The logger a configuration asks for: its level, pino-pretty in development, JSON otherwise,
+ * the service-role key and the database password masked, the worker id on every line. Options
+ * override (the library's connect() logs warnings only, without a worker id).
+ */
+export function createConfiguredLogger(
+  config: Pick<Config, 'logLevel' | 'nodeEnv' | 'supabaseServiceRoleKey' | 'databaseUrl' | 'workerId'>,
+  overrides: Partial<LoggerOptions> = {},
+): Logger {
+  return createLogger({
+    level: config.logLevel,
+    pretty: config.nodeEnv === 'development',
+    secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
+    base: { workerId: config.workerId },
+    ...overrides,
+  });
 }
 
 /** The secrets to mask: given values, plus the password of any connection URL among them, and its URL-encoded form. */

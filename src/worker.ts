@@ -1,17 +1,20 @@
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
-import { startDriver } from './drivers/start-driver.js';
-import { deadLetterAlert } from './workflow/dead-letter-alert.js';
-import { registerWorkflows } from './workflow/register.js';
-import { HealthServer, type Readiness } from './health/server.js';
+import { waitForDatabase } from './database/wait-for-database.js';
+import type { Database } from './database/open-database.js';
+import { decideReadiness, type Readiness, type WorkerState } from './health/readiness.js';
+import { HealthServer } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
+import { ExpiredLeaseReclaimer } from './queue/expired-lease-reclaimer.js';
 import { QueueMonitor } from './queue/monitor.js';
 import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
 import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 import { ShutdownCoordinator } from './shutdown.js';
 import { VERSION } from './version.js';
+import { deadLetterAlert } from './workflow/dead-letter-alert.js';
+import { registerWorkflows } from './workflow/register.js';
 
 /** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
 export const BUILTIN_TASKS_DIR = new URL('./tasks/', import.meta.url).pathname;
@@ -25,7 +28,7 @@ export interface WorkerOptions {
   healthServer?: boolean;
 }
 
-export type WorkerState = 'created' | 'starting' | 'running' | 'draining' | 'stopped';
+export type { WorkerState } from './health/readiness.js';
 
 /** The composition root: driver, processor, monitor and health server under one shutdown coordinator. */
 export class Worker {
@@ -62,7 +65,7 @@ export class Worker {
     this.#state = 'starting';
     const { config, logger } = this.#options;
     const s = this.shutdown;
-    s.add({ name: 'state', stop: async () => void (this.#state = 'stopped') });
+    s.add({ name: 'state: stopped', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
     const health =
@@ -88,12 +91,11 @@ export class Worker {
       () => undefined,
       (error: unknown) => (starting.abort(), error as Error),
     );
-    let driver: Driver;
+    let database: Database;
     try {
-      driver = await startDriver({
+      database = await waitForDatabase({
         config,
         logger,
-        shutdown: s,
         signal: starting.signal,
         onUnreachable: (unreachable) => (this.#unreachable = unreachable),
       });
@@ -102,32 +104,30 @@ export class Worker {
     }
     const healthError = await healthUp;
     if (healthError) {
-      await driver.stop();
+      await database.close();
       throw healthError;
     }
+    const driver = database.driver;
     this.#driver = driver;
-    s.add({ name: 'driver', stop: () => driver.stop() });
+    s.add({ name: 'database', stop: () => database.close() });
     if (health) s.add({ name: 'health server', stop: () => health.stop() });
     await registerWorkflows(driver, tasks);
 
     const alert = deadLetterAlert({ driver, logger, metrics: this.metrics, config });
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs, onReading: alert });
-    const processor = new JobProcessor({
+    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics });
+    const reclaimer = new ExpiredLeaseReclaimer({
       driver,
-      tasks,
       logger,
       metrics: this.metrics,
-      workerId: config.workerId,
-      queues: config.queues,
-      maxConcurrentJobs: config.maxConcurrentJobs,
-      pollIntervalMs: config.pollIntervalMs,
-      leaseSeconds: config.leaseSeconds,
-      jobTimeoutMs: config.jobTimeoutMs,
-      reclaimIntervalMs: config.reclaimIntervalMs,
+      intervalMs: config.reclaimIntervalMs,
+      onReclaimed: () => processor.wake(),
     });
     this.#processor = processor;
     monitor.start();
     s.add({ name: 'queue monitor', stop: () => monitor.stop() });
+    reclaimer.start();
+    s.add({ name: 'expired lease reclaimer', stop: () => reclaimer.stop() });
     processor.start();
     s.add({
       name: 'job processor',
@@ -135,9 +135,9 @@ export class Worker {
       forceStop: () => processor.abortAll(),
     });
     // Stopped first: /ready turns 503 before anything else stops.
-    s.add({ name: 'readiness', stop: async () => void (this.#state = 'draining') });
+    s.add({ name: 'state: draining', stop: async () => void (this.#state = 'draining') });
 
-    this.#state = 'running';
+    this.#state = 'ready';
     logger.info(
       { transport: driver.transport, tasks: tasks.names, queues: config.queues ?? 'all', concurrency: config.maxConcurrentJobs, version: VERSION },
       'worker started',
@@ -149,25 +149,14 @@ export class Worker {
     return this.shutdown.shutdown();
   }
 
-  async readiness(): Promise<Readiness> {
-    const reasons: string[] = [];
-    if (this.#state !== 'running') reasons.push(this.#state === 'draining' ? 'draining' : `worker ${this.#state}`);
-    else if (!this.#processor?.active) reasons.push('not claiming jobs');
-    const driver = this.#driver;
-    if (!driver && this.#unreachable) reasons.push('database unreachable');
-    if (driver && this.#state !== 'stopped') {
-      const answered = await Promise.race([
-        driver.ping().then(
-          () => true,
-          () => false,
-        ),
-        new Promise<boolean>((resolve) => setTimeout(resolve, 2_000, false).unref()),
-      ]);
-      if (!answered) reasons.push('database unreachable');
-    }
-    const w = driver?.wakeUps;
-    const wakeUps = !w ? 'none' : w.mode === 'live' ? 'live' : w.mode === 'connecting' ? 'reconnecting, polling' : (w.reason ?? 'polling');
-    return { ready: reasons.length === 0, reasons, wakeUps };
+  /** What GET /ready answers (decided in src/health/readiness.ts). */
+  readiness(): Promise<Readiness> {
+    return decideReadiness({
+      state: this.#state,
+      claiming: this.#processor?.active === true,
+      driver: this.#driver,
+      unreachableAtStart: this.#unreachable,
+    });
   }
 
   async #loadTasks(): Promise<TaskRegistry> {

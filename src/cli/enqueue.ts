@@ -2,10 +2,8 @@ import { parseArgs } from 'node:util';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { Config } from '../config.js';
-import type { Driver } from '../drivers/driver.js';
-import { checkEnqueueInput } from '../queue/enqueue-input.js';
-import type { EnqueueInput } from '../queue/job.js';
+import type { EnqueueInput } from '../job.js';
+import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
 export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
@@ -13,7 +11,7 @@ supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...",
 
 const FILE_CHUNK = 1_000;
 
-export async function enqueueCommand(args: string[], config: Readonly<Config>, driver: Driver): Promise<void> {
+export async function enqueueCommand(args: string[], queue: QueueClient): Promise<void> {
   const { values, positionals } = usage(() => parseArgs({ args, options: {
     queue: { type: 'string' },
     priority: { type: 'string' },
@@ -22,7 +20,7 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     'max-attempts': { type: 'string' },
     file: { type: 'string' },
   }, allowPositionals: true }));
-  if (values.file) return enqueueFile(values.file, config, driver);
+  if (values.file) return enqueueFile(values.file, queue);
   const [task, payloadText] = positionals;
   if (!task) throw new UsageError('a task name is required');
   let payload: unknown = {};
@@ -44,12 +42,11 @@ export async function enqueueCommand(args: string[], config: Readonly<Config>, d
     jobKey: values.key,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
   };
-  checkEnqueueInput(input, config.maxPayloadBytes);
-  process.stdout.write(`${await driver.enqueue(input)}\n`);
+  process.stdout.write(`${await queue.enqueue(input)}\n`);
 }
 
 /** Reads NDJSON in chunks of FILE_CHUNK jobs, one enqueue_jobs call per chunk, with a progress bar on a terminal. */
-async function enqueueFile(file: string, config: Readonly<Config>, driver: Driver): Promise<void> {
+async function enqueueFile(file: string, queue: QueueClient): Promise<void> {
   const progress = new ProgressLine((await stat(file)).size);
   // No await between here and the loop: readline's iterator attaches on first use, and lines
   // emitted before that are lost (a small file would be read whole, and the command end early).
@@ -60,7 +57,7 @@ async function enqueueFile(file: string, config: Readonly<Config>, driver: Drive
   let bytesRead = 0;
   const flush = async () => {
     if (chunk.length === 0) return;
-    await driver.enqueueMany(chunk);
+    await queue.enqueueMany(chunk);
     total += chunk.length;
     chunk = [];
     progress.update(total, bytesRead);
@@ -76,7 +73,7 @@ async function enqueueFile(file: string, config: Readonly<Config>, driver: Drive
       throw new UsageError(`${file}:${lineNumber}: invalid JSON: ${(error as Error).message} (${total} jobs enqueued before it)`);
     }
     try {
-      checkEnqueueInput(input, config.maxPayloadBytes);
+      queue.check(input);
     } catch (error) {
       throw new UsageError(`${file}:${lineNumber}: ${(error as Error).message.replace(/^job: /, '')} (${total} jobs enqueued before it)`);
     }

@@ -2,12 +2,13 @@
 import { config as loadDotenv } from 'dotenv';
 import { loadConfig, type Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createConfiguredLogger, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
+import { openDatabase, type Database } from '../database/open-database.js';
+import { QueueClient } from '../queue/client.js';
 import { VERSION } from '../version.js';
 import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retryCommand } from './admin.js';
 import { UsageError } from './args.js';
-import { openConnection } from '../drivers/connect.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
@@ -45,12 +46,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: config.nodeEnv === 'development',
-    secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
-    base: { workerId: config.workerId },
-  });
+  const logger = createConfiguredLogger(config);
   if (command === 'start') {
     await startCommand(config, logger);
     return -1; // keeps running; the shutdown coordinator exits
@@ -60,16 +56,18 @@ async function main(argv: string[]): Promise<number> {
 
 /** A one-shot command on its own connection. */
 async function runOnce(command: string, args: string[], config: Readonly<Config>, logger: Logger): Promise<number> {
-  const commands: Record<string, (driver: Awaited<ReturnType<typeof openConnection>>) => Promise<void>> = {
-    migrate: async (connection) => {
-      const { applied } = await migrate(connection.databaseUrl as string);
+  // Every command but migrate goes through the library's QueueClient: one way in for every rule.
+  const client = (database: Database) => new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes });
+  const commands: Record<string, (database: Database) => Promise<void>> = {
+    migrate: async (database) => {
+      const { applied } = await migrate(database.url as string);
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
-    enqueue: (connection) => enqueueCommand(args, config, connection.driver),
-    stats: (connection) => statsCommand(args, connection.driver),
-    retry: (connection) => retryCommand(args, connection.driver),
-    cancel: (connection) => cancelCommand(args, connection.driver),
-    purge: (connection) => purgeCommand(args, connection.driver),
+    enqueue: (database) => enqueueCommand(args, client(database)),
+    stats: (database) => statsCommand(args, client(database)),
+    retry: (database) => retryCommand(args, client(database)),
+    cancel: (database) => cancelCommand(args, client(database)),
+    purge: (database) => purgeCommand(args, client(database)),
   };
   const run = commands[command];
   if (!run) {
@@ -80,9 +78,9 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     process.stderr.write('migrate needs a database connection: set DATABASE_URL (or apply supabase/migrations with `supabase db push`)\n');
     return 1;
   }
-  const connection = await openConnection(config, logger);
+  const database = await openDatabase(config, logger, 'client');
   try {
-    await run(connection);
+    await run(database);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -92,7 +90,7 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;
   } finally {
-    await connection.close();
+    await database.close();
   }
 }
 

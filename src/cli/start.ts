@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { StartAbortedError } from '../drivers/start-driver.js';
+import { StartAbortedError } from '../database/wait-for-database.js';
 import type { Logger } from '../logger.js';
 import { Worker } from '../worker.js';
 

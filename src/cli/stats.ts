@@ -1,19 +1,19 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Driver } from '../drivers/driver.js';
-import type { QueueStats } from '../queue/job.js';
+import type { QueueClient } from '../queue/client.js';
+import type { QueueStats } from '../job.js';
 import { summarize } from '../queue/monitor.js';
 import { usage } from './args.js';
 
 export const STATS_HELP = 'supajobs stats [--watch] [--interval SECONDS] [--json]';
 
-export async function statsCommand(args: string[], driver: Driver): Promise<void> {
+export async function statsCommand(args: string[], queue: QueueClient): Promise<void> {
   const { values } = usage(() => parseArgs({ args, options: { watch: { type: 'boolean' }, interval: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true }));
   const intervalMs = Math.max(0.2, Number(values.interval ?? 2)) * 1000;
   const stopped = new AbortController();
   if (values.watch) process.once('SIGINT', () => stopped.abort());
   do {
-    const stats = await driver.stats();
+    const stats = await queue.stats();
     if (values.json) process.stdout.write(`${JSON.stringify(stats)}\n`);
     else process.stdout.write(`${values.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatStatsTable(stats)}\n`);
     if (values.watch) await sleep(intervalMs, undefined, { signal: stopped.signal }).catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { EnqueueInput, Job, QueueStats } from '../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../job.js';
 
 /**
  * The transport seam. A driver calls the SQL functions of supabase/migrations and nothing else

@@ -1,14 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import type { Readiness } from './readiness.js';
 
-export interface Readiness {
-  ready: boolean;
-  /** Why not ready, in words that reveal no connection details. */
-  reasons: string[];
-  /** How jobs are noticed (e.g. "live", or "realtime unavailable, polling"). */
-  wakeUps: string;
-}
 
 export interface HealthServerOptions {
   host: string;

@@ -1,8 +1,8 @@
 import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { checkEnqueueInput } from './enqueue-input.js';
+import type { EnqueueInput, QueueStats } from '../job.js';
 import { enqueueFlow, enqueueParent, type FlowJobInput } from '../workflow/flows.js';
-import type { EnqueueInput, QueueStats } from './job.js';
 
 /**
  * What a producer or an admin tool uses: enqueue (with the payload limit checked before the
@@ -17,6 +17,11 @@ export class QueueClient {
     this.#driver = driver;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
     this.#close = options.close ?? (() => driver.stop());
+  }
+
+  /** Throws the error enqueue would (SQLSTATE 22023) without enqueueing: for a caller that reports where the input came from. */
+  check(job: EnqueueInput, index?: number): void {
+    checkEnqueueInput(job, this.#maxPayloadBytes, index);
   }
 
   enqueue(job: EnqueueInput): Promise<string> {

@@ -1,5 +1,5 @@
 import { DatabaseError } from '../errors.js';
-import type { EnqueueInput } from './job.js';
+import type { EnqueueInput } from '../job.js';
 
 /**
  * Refuses a job before it reaches the database when its payload is larger than maxPayloadBytes

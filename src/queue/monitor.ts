@@ -1,7 +1,7 @@
 import type { Driver } from '../drivers/driver.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
-import type { QueueStats } from './job.js';
+import type { QueueStats } from '../job.js';
 
 const STATUSES = ['pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled'] as const;
 

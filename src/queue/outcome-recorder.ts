@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver } from '../drivers/driver.js';
-import { reconnectDelayMs } from '../drivers/wakeups.js';
+import { reconnectBackoffMs } from '../reconnect-backoff.js';
 import { DatabaseError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { JobOutcome } from './run-job.js';
 
 export interface RecordedFailure {
   code: string;
@@ -21,10 +23,10 @@ export interface OutcomeRecorderOptions {
   logger: Logger;
   /** Most completions in one complete_jobs call. */
   maxBatch?: number;
+  /** Keeps the leases of jobs whose outcome is not stored yet, and orders completions after renewals. */
+  leases: Pick<LeaseKeeper, 'unrecorded' | 'recorded' | 'storing'>;
   /** Called once an outcome is stored (or refused by fencing). */
   onRecorded?: (job: Job, outcome: RecordOutcome) => void;
-  /** The heartbeat under way, if any: a completion waits for it (see `storing`). */
-  heartbeat?: () => Promise<unknown> | undefined;
 }
 
 export type RecordOutcome =
@@ -49,22 +51,36 @@ export class OutcomeRecorder {
   readonly #completions: PendingCompletion[] = [];
   #flushing: Promise<void> | undefined;
   #stopped = false;
-  /** Jobs whose outcome is not stored yet: their leases must still be renewed. */
-  readonly unrecorded = new Set<string>();
-  /**
-   * Jobs of the complete_jobs call under way. A heartbeat leaves them out, and a completion waits
-   * for a heartbeat under way: the two statements would lock the same rows in different orders
-   * and could deadlock.
-   */
-  readonly storing = new Set<string>();
 
   constructor(options: OutcomeRecorderOptions) {
     this.#options = { ...options, maxBatch: options.maxBatch ?? 500 };
   }
 
+  /**
+   * A handler's outcome: a completion is queued for the next batch (not waited for: the slot is
+   * freed now, the lease renewed until it is stored), a failure is stored now, an abort (lost
+   * lease, shutdown) leaves nothing to store.
+   */
+  async record(job: Job, outcome: JobOutcome, logger: () => Logger, durationMs: number): Promise<void> {
+    switch (outcome.kind) {
+      case 'completed':
+        if (this.#options.logger.isLevelEnabled('debug')) logger().debug({ durationMs: Math.round(durationMs) }, 'job completed');
+        // Committed with the handler's own writes (ctx.transaction): nothing left to store.
+        if (outcome.stored) return void this.#options.onRecorded?.(job, { kind: 'completed' });
+        void this.complete(job, outcome.result);
+        return;
+      case 'failed':
+        logger().warn({ err: outcome.error, code: outcome.code, retryable: outcome.retryable }, 'job failed');
+        return this.fail(job, outcome);
+      case 'aborted':
+        logger().warn({ cause: outcome.cause }, 'job aborted');
+        return;
+    }
+  }
+
   /** Resolves once stored (or given up on at stop()). */
   complete(job: Job, result: unknown): Promise<void> {
-    this.unrecorded.add(job.id);
+    this.#options.leases.unrecorded(job.id);
     return new Promise((resolve) => {
       this.#completions.push({ job, result, resolve });
       // Completions of the same tick share one round trip.
@@ -73,7 +89,7 @@ export class OutcomeRecorder {
   }
 
   async fail(job: Job, failure: RecordedFailure): Promise<void> {
-    this.unrecorded.add(job.id);
+    this.#options.leases.unrecorded(job.id);
     try {
       const status = await this.#withRetry('fail_job', () =>
         this.#options.driver.fail(this.#options.workerId, {
@@ -92,7 +108,7 @@ export class OutcomeRecorder {
         status === null ? { kind: 'fenced-out' } : { kind: status === 'pending' ? 'retry-scheduled' : 'dead-lettered', code: failure.code },
       );
     } finally {
-      this.unrecorded.delete(job.id);
+      this.#options.leases.recorded(job.id);
     }
   }
 
@@ -105,21 +121,16 @@ export class OutcomeRecorder {
   async #flush(): Promise<void> {
     while (this.#completions.length > 0) {
       const batch = this.#completions.splice(0, this.#options.maxBatch);
-      const done = await this.#withRetry('complete_jobs', async () => {
-        await this.#options.heartbeat?.();
-        for (const c of batch) this.storing.add(c.job.id);
-        return this.#options.driver
-          .complete(
-            this.#options.workerId,
-            batch.map((c) => ({ id: c.job.id, attempt: c.job.attempts, result: c.result })),
-          )
-          .finally(() => {
-            for (const c of batch) this.storing.delete(c.job.id);
-          });
-      });
+      const completions = batch.map((c) => ({ id: c.job.id, attempt: c.job.attempts, result: c.result }));
+      const done = await this.#withRetry('complete_jobs', () =>
+        this.#options.leases.storing(
+          completions.map((c) => c.id),
+          () => this.#options.driver.complete(this.#options.workerId, completions),
+        ),
+      );
       const completed = new Set(done ?? []);
       for (const item of batch) {
-        this.unrecorded.delete(item.job.id);
+        this.#options.leases.recorded(item.job.id);
         if (done !== undefined) this.#options.onRecorded?.(item.job, completed.has(item.job.id) ? { kind: 'completed' } : { kind: 'fenced-out' });
         item.resolve();
       }
@@ -138,7 +149,7 @@ export class OutcomeRecorder {
           this.#options.logger.error({ err: error }, `${what} failed; the job will be reclaimed when its lease expires`);
           return undefined;
         }
-        const delay = reconnectDelayMs(attempt, 100, 5_000);
+        const delay = reconnectBackoffMs(attempt, 100, 5_000);
         this.#options.logger.warn({ err: error, retryInMs: Math.round(delay) }, `${what} failed; retrying`);
         await sleep(delay);
       }

@@ -4,7 +4,7 @@ import type { Driver } from '../drivers/driver.js';
 import { JobWorkflow } from '../workflow/job-workflow.js';
 import { retryDelayMs } from '../workflow/retry-policy.js';
 import type { JobAbort } from './job-abort.js';
-import type { Job } from './job.js';
+import type { Job } from '../job.js';
 import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
 
 /** Why a running job was aborted from outside its handler. */

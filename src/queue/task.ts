@@ -1,11 +1,11 @@
 import type { Logger } from '../logger.js';
+import type { Job } from '../job.js';
 import type { TaskHooks } from '../workflow/hooks.js';
 import type { WorkflowContext } from '../workflow/job-workflow.js';
 import type { RetryPolicy } from '../workflow/retry-policy.js';
 import type { StageDeclaration } from '../workflow/stages.js';
-import type { Job } from './job.js';
 
-/** What a handler gets besides its job (stages and steps: see WorkflowContext). */
+/** What a handler gets besides its job (stages, steps, flows, transactions: see WorkflowContext). */
 export interface JobContext extends WorkflowContext {
   /** A child logger carrying workerId, jobId, task, queue and attempt. */
   logger: Logger;

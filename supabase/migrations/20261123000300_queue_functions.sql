@@ -2,7 +2,8 @@
 -- with named arguments; every function that writes is VOLATILE (PostgREST runs the others
 -- read-only). Invalid arguments raise SQLSTATE 22023 (invalid_parameter_value) naming the argument.
 
--- Retry delay after a failed attempt: exponential (base * 2^(attempt-1)), capped, with "equal
+-- Job retry backoff: the delay after a failed attempt (the worker's reconnect backoff is
+-- src/reconnect-backoff.ts, a different thing). Exponential (base * 2^(attempt-1)), capped, with "equal
 -- jitter" (half fixed, half random) so that jobs failing together do not retry together.
 -- Defaults: base 2 s, cap 1 hour.
 create function public.job_backoff_delay(attempt integer, base_seconds double precision default null, max_seconds double precision default null)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as wait } from 'node:timers/promises';
 import { PermanentJobError } from '../../src/errors.js';
-import type { Job } from '../../src/queue/job.js';
+import type { Job } from '../../src/job.js';
 import { JobAbort } from '../../src/queue/job-abort.js';
 import { runJob, type RunJobOptions } from '../../src/queue/run-job.js';
 import type { TaskDefinition } from '../../src/queue/task.js';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TaskRegistry, loadTasksFromDir } from '../../src/queue/task-registry.js';
 import { BUILTIN_TASKS_DIR } from '../../src/worker.js';
-import { reconnectDelayMs } from '../../src/drivers/wakeups.js';
 import { checkEnqueueInput } from '../../src/queue/enqueue-input.js';
 import { DatabaseError } from '../../src/errors.js';
 import { FIXTURE_TASKS_DIR } from '../support/worker-process.js';
@@ -20,14 +19,6 @@ test('the registry refuses bad names and definitions without a handler', () => {
   assert.equal(typeof registry.get('plain')?.handler, 'function');
   assert.throws(() => registry.add('has space', () => 1), /invalid task name/);
   assert.throws(() => registry.add('x', {} as never), /no handler/);
-});
-
-test('reconnect delays grow, stay capped and jittered', () => {
-  for (let attempt = 1; attempt <= 30; attempt++) {
-    const ceiling = Math.min(30_000, 250 * 2 ** (attempt - 1));
-    const delay = reconnectDelayMs(attempt);
-    assert.ok(delay >= ceiling / 2 && delay <= ceiling, `attempt ${attempt}: ${delay}`);
-  }
 });
 
 test('enqueue input: task required, keys checked, payload size limited', () => {

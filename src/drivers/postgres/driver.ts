@@ -1,21 +1,15 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../logger.js';
-import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
-import { WakeUpListeners } from '../wakeups.js';
-import { toDatabaseError } from './errors.js';
+import { callFunction, inTransaction } from './function-call.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
+import { asDatabaseError } from '../../errors.js';
 import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
-
-const FUNCTION_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** A plain object, or an array holding one, is jsonb (sent as JSON text); an array of scalars is a SQL array. */
-const isJsonObject = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && !(value instanceof Date) &&
-  (!Array.isArray(value) || value.some((item) => typeof item === 'object' && item !== null));
-const jsonArgument = (value: unknown): unknown => (isJsonObject(value) ? JSON.stringify(value) : value);
 
 export interface PostgresDriverOptions {
   connectionString: string;
@@ -209,38 +203,12 @@ export class PostgresDriver implements Driver {
     return rows[0]?.n ?? 0;
   }
 
-  async call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {
-    if (!FUNCTION_NAME.test(fn)) throw new TypeError(`invalid function name "${fn}"`);
-    const names = Object.keys(args).filter((name) => args[name] !== undefined);
-    for (const name of names) if (!FUNCTION_NAME.test(name)) throw new TypeError(`invalid argument name "${name}"`);
-    const values = names.map((name) => jsonArgument(args[name]));
-    const list = names.map((name, i) => `${name} => $${i + 1}${isJsonObject(args[name]) ? '::jsonb' : ''}`);
-    try {
-      const result = await this.#pool.query({ text: `select public.${fn}(${list.join(', ')}) as value`, values });
-      return result.rows[0]?.value as T;
-    } catch (error) {
-      throw toDatabaseError(error, fn);
-    }
+  call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return callFunction<T>(this.#pool, fn, args);
   }
 
-  async transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (error) {
-      throw toDatabaseError(error, 'transaction');
-    }
-    try {
-      await client.query('begin');
-      const value = await fn(client);
-      await client.query('commit');
-      return value;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, fn);
   }
 
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
@@ -249,7 +217,7 @@ export class PostgresDriver implements Driver {
       const result = await this.#pool.query<R>(config);
       return result.rows;
     } catch (error) {
-      throw toDatabaseError(error, name);
+      throw asDatabaseError(error, name);
     }
   }
 }

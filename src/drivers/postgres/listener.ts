@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import type { WakeUpHint, WakeUpState } from '../driver.js';
-import { reconnectDelayMs } from '../wakeups.js';
+import { reconnectBackoffMs } from '../../reconnect-backoff.js';
 
 export const NOTIFY_CHANNEL = 'supajobs_jobs';
 /** application_name of the LISTEN connection and of the pool's, as pg_stat_activity shows them. */
@@ -60,7 +60,7 @@ export class NotificationListener {
       const { connected, error } = await this.#listenOnce(failedConnects > 0);
       if (this.#stopped.signal.aborted) break;
       failedConnects = connected ? 1 : failedConnects + 1;
-      const delay = reconnectDelayMs(failedConnects);
+      const delay = reconnectBackoffMs(failedConnects);
       // The first failure of a streak, then every tenth: an outage must not flood the log.
       if (failedConnects === 1 || failedConnects % 10 === 0) this.#options.logger.warn(
         { err: error, retryInMs: Math.round(delay) },

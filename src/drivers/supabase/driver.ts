@@ -1,7 +1,8 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { enqueueElement, jobFromRow, statsFromRow, type EnqueueInput, type Job, type QueueStats } from '../../queue/job.js';
+import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type WakeUpHint, type WakeUpState } from '../driver.js';
-import { WakeUpListeners } from '../wakeups.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
 import { RealtimeWakeUps } from './realtime.js';

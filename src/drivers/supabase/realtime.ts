@@ -1,6 +1,6 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import type { WakeUpHint, WakeUpState } from '../driver.js';
-import { reconnectDelayMs } from '../wakeups.js';
+import { reconnectBackoffMs } from '../../reconnect-backoff.js';
 import type { SupabaseDriverLogger } from './options.js';
 
 /** Poll every queue: sent after each (re)subscription, since missed changes are not replayed. */
@@ -95,7 +95,7 @@ export class RealtimeWakeUps {
       // The replacement channel is made at once (it keeps supabase-js from closing the socket
       // for lack of channels, which would strand a later join) and joins after a backoff.
       const next = this.#open();
-      const delayMs = Math.round(reconnectDelayMs(++this.#closedInARow, 1_000));
+      const delayMs = Math.round(reconnectBackoffMs(++this.#closedInARow, 1_000));
       this.#logger.warn({ retryInMs: delayMs }, 'realtime channel closed by the server; opening a new one');
       if (!this.#unavailable) this.#setState({ mode: 'connecting', reason: 'realtime channel closed; opening a new one' });
       this.#reopenTimer = setTimeout(() => {

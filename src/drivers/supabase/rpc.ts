@@ -1,6 +1,6 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reconnectDelayMs } from '../wakeups.js';
+import { reconnectBackoffMs } from '../../reconnect-backoff.js';
 import { rpcError } from './errors.js';
 import { MAX_RETRY_DELAY_MS, type RetryOptions, type SupabaseDriverLogger } from './options.js';
 
@@ -34,7 +34,7 @@ export class RpcCaller {
       if (!error) return data as T;
       const failure = rpcError(fn, error, status);
       if (!failure.transient || attempt >= attempts || this.#stopped.signal.aborted) throw failure;
-      const delayMs = Math.round(reconnectDelayMs(attempt, this.#retry.baseMs, MAX_RETRY_DELAY_MS));
+      const delayMs = Math.round(reconnectBackoffMs(attempt, this.#retry.baseMs, MAX_RETRY_DELAY_MS));
       this.#logger.warn({ fn, status, code: failure.sqlState, reason: error.message, attempt, retryInMs: delayMs }, 'rpc call failed; retrying');
       const waited = await sleep(delayMs, true, { signal: this.#stopped.signal }).catch(() => false);
       if (!waited) throw failure;

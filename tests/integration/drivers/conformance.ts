@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver, WakeUpHint } from '../../../src/drivers/driver.js';
 import { DatabaseError } from '../../../src/errors.js';
-import { jobFromRow } from '../../../src/queue/job.js';
+import { jobFromRow } from '../../../src/drivers/rows.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 export interface ConformanceSetup {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job } from '../../../src/queue/job.js';
+import type { Job } from '../../../src/job.js';
 import { createTestDatabase } from '../../support/database.js';
 import { waitForJobs } from '../../support/worker.js';
 import { startProcessor } from './processor-under-faults.js';

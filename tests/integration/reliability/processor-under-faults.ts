@@ -6,6 +6,7 @@
 import type { Driver } from '../../../src/drivers/driver.js';
 import { PostgresDriver } from '../../../src/drivers/postgres/driver.js';
 import { createMetrics } from '../../../src/metrics.js';
+import { ExpiredLeaseReclaimer } from '../../../src/queue/expired-lease-reclaimer.js';
 import { JobProcessor, type ProcessorOptions } from '../../../src/queue/processor.js';
 import type { AnyTask } from '../../../src/queue/task.js';
 import { TaskRegistry } from '../../../src/queue/task-registry.js';
@@ -37,30 +38,34 @@ export interface ProcessorUnderFaults {
 export async function startProcessor(
   db: TestDatabase,
   tasks: Record<string, AnyTask>,
-  options: Partial<ProcessorOptions> & { overrides?: (real: Driver) => DriverOverrides } = {},
+  options: Partial<ProcessorOptions> & { reclaimIntervalMs?: number; overrides?: (real: Driver) => DriverOverrides } = {},
 ): Promise<ProcessorUnderFaults> {
   const logs = captureLogs({ secrets: [db.url] });
   const driver = new PostgresDriver({ connectionString: db.url, logger: logs.logger, poolSize: 4 });
   await driver.start();
   const workerId = `reliability-${Math.random().toString(36).slice(2, 8)}`;
-  const { overrides, ...rest } = options;
+  const { overrides, reclaimIntervalMs = 500, ...rest } = options;
+  const faulty = overrides ? driverWith(driver, overrides) : driver;
+  const metrics = createMetrics({ defaultMetrics: false });
   const processor = new JobProcessor({
-    driver: overrides ? driverWith(driver, overrides) : driver,
+    driver: faulty,
     tasks: new TaskRegistry(tasks),
     logger: logs.logger,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     workerId,
     queues: null,
     maxConcurrentJobs: 10,
     pollIntervalMs: 200,
     leaseSeconds: 5,
     jobTimeoutMs: 60_000,
-    reclaimIntervalMs: 500,
     ...rest,
   });
+  const reclaimer = new ExpiredLeaseReclaimer({ driver: faulty, logger: logs.logger, metrics, intervalMs: reclaimIntervalMs, onReclaimed: () => processor.wake() });
   processor.start();
+  reclaimer.start();
   // Stopped before its database is dropped.
   db.onDrop(async () => {
+    await reclaimer.stop();
     await processor.abortAll();
     await driver.stop();
   });

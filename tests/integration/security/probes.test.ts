@@ -15,6 +15,7 @@ import { historyProbes } from './history.probes.js';
 import type { Probe, ProbeContext } from './probe.js';
 import { privilegeProbes } from './privileges.probes.js';
 import { realtimeProbes } from './realtime.probes.js';
+import { restProbes } from './rest.probes.js';
 import { rlsProbes, workerCallProbes } from './rls.probes.js';
 import { rpcProbes } from './rpc.probes.js';
 import { userJobProbes } from './user-jobs.probes.js';
@@ -47,7 +48,7 @@ const probes: Probe[] = [
   ...privilegeProbes,
   ...workerCallProbes(),
   ...(await rlsProbes(db.pool)),
-  ...historyProbes, ...userJobProbes, ...userViewProbes, ...realtimeProbes, ...(await rpcProbes(db.pool))];
+  ...historyProbes, ...userJobProbes, ...userViewProbes, ...realtimeProbes, ...(await rpcProbes(db.pool)), ...(await restProbes(db.pool))];
 
 for (const probe of probes) {
   test(`${probe.name} → ${probe.refusal}`, () => probe.run(ctx));

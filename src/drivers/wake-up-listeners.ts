@@ -19,9 +19,3 @@ export class WakeUpListeners {
     }
   }
 }
-
-/** Delay before reconnect attempt n (1-based): exponential from baseMs, capped, with full jitter in the upper half. */
-export function reconnectDelayMs(attempt: number, baseMs = 250, maxMs = 30_000): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 20));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}

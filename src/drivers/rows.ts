@@ -1,68 +1,9 @@
-/** A job as the queue functions return it (public.jobs), in camelCase. */
-/** waiting: held until the jobs it depends on completed (enqueue_flow). */
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'waiting';
+import type { EnqueueInput, Job, JobStatus, QueueStats } from '../job.js';
 
-export interface Job<Payload = unknown> {
-  id: string;
-  task: string;
-  queue: string;
-  payload: Payload;
-  status: JobStatus;
-  priority: number;
-  runAt: Date;
-  attempts: number;
-  maxAttempts: number;
-  lockedBy: string | null;
-  leaseExpiresAt: Date | null;
-  jobKey: string | null;
-  stage: string | null;
-  /** Counts stage changes: the compare-and-set of ctx.transition. */
-  version: number;
-  progress: unknown;
-  result: unknown;
-  errorCode: string | null;
-  lastError: string | null;
-  userId: string | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  completedAt: Date | null;
-  failedAt: Date | null;
-  updatedAt: Date;
-}
-
-/** What a producer gives to enqueue a job; only task is required. */
-export interface EnqueueInput {
-  task: string;
-  payload?: unknown;
-  queue?: string;
-  /** Higher runs first; -1000..1000, default 0. */
-  priority?: number;
-  /** Not before this time (default: now). */
-  runAt?: Date | string;
-  /** Attempts before the job fails for good (default 5). */
-  maxAttempts?: number;
-  /** While a job with this key is pending or processing, enqueueing it again returns that job's id. */
-  jobKey?: string;
-  /** Owner, for RLS. */
-  userId?: string;
-  /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */
-  backoffBaseSeconds?: number;
-  backoffMaxSeconds?: number;
-}
-
-/** One row of get_queue_stats(). */
-export interface QueueStats {
-  queue: string;
-  pending: number;
-  scheduled: number;
-  processing: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  oldestPendingAgeSeconds: number | null;
-  successRate: number | null;
-}
-
+/**
+ * The database's rows as the library's types, shared by both drivers: a public.jobs row (pg gives
+ * Dates, PostgREST ISO strings), a claimed row, enqueue_jobs' JSON element, a get_queue_stats() row.
+ */
 type Row = Record<string, unknown>;
 
 const date = (value: unknown): Date => (value instanceof Date ? value : new Date(value as string));
