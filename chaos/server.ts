@@ -5,56 +5,32 @@
  * and the run was told it may (--allow-service-restart), through its own pg_ctl.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { EmbeddedPostgres } from '../src/embedded/server.js';
-import { freePort } from '../tests/support/test-server.js';
+import type pg from 'pg';
+import { openDatabaseServer, withClient as withServerClient, type DatabaseServer } from '../tests/support/database-server.js';
 
 /** Room for every worker's pool, LISTEN and ledger connections, and what pool-exhaustion holds. */
 const EMBEDDED_SETTINGS = { max_connections: 100 };
 export const HARNESS_APPLICATION_NAME = 'supajobs-chaos';
 
-export interface ChaosServer {
-  kind: 'embedded' | 'given';
-  /** host:port, for the report. */
-  address: string;
-  version: string;
-  maxConnections: number;
+export interface ChaosServer extends Pick<DatabaseServer, 'kind' | 'address' | 'version' | 'maxConnections' | 'createDatabase' | 'dropDatabase' | 'stop'> {
   /** Why restart() cannot be used, or undefined when it can. */
   restartUnavailable: string | undefined;
-  createDatabase(label: string): Promise<string>;
-  dropDatabase(url: string): Promise<void>;
   /** Stops PostgreSQL, waits downMs, starts it again; resolves once it accepts connections. */
   restart(downMs: number): Promise<void>;
-  stop(): Promise<void>;
 }
 
 export async function openChaosServer(options: { givenUrl?: string; allowServiceRestart: boolean }): Promise<ChaosServer> {
-  let url = options.givenUrl;
-  let embedded: EmbeddedPostgres | undefined;
-  let dir: string | undefined;
-  if (!url) {
-    dir = await mkdtemp(path.join(tmpdir(), 'supajobs-chaos-pg-'));
-    embedded = new EmbeddedPostgres({ dir, port: await freePort(), settings: EMBEDDED_SETTINGS });
-    try {
-      await embedded.start();
-    } catch (error) {
-      await rm(dir, { recursive: true, force: true });
-      throw error;
-    }
-    url = embedded.url;
-  }
-  const base = new URL(url);
-  const settings = await withClient(url, async (c) => {
-    const { rows } = await c.query<{ version: string; max: string }>(
-      "select current_setting('server_version') as version, current_setting('max_connections') as max",
-    );
-    return rows[0];
+  const server = await openDatabaseServer({
+    givenUrl: options.givenUrl,
+    settings: EMBEDDED_SETTINGS,
+    prefix: 'supajobs_chaos',
+    applicationName: HARNESS_APPLICATION_NAME,
   });
-  const local = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(base.hostname);
+  const { embedded } = server;
+  const local = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(new URL(server.url).hostname);
   const restartUnavailable = embedded
     ? undefined
     : !local
@@ -62,61 +38,30 @@ export async function openChaosServer(options: { givenUrl?: string; allowService
       : !options.allowServiceRestart
         ? "CHAOS_DATABASE_URL's server runs on this machine, perhaps as a shared service; pass --allow-service-restart to restart it"
         : undefined;
-  const created = new Set<string>();
-  let counter = 0;
-
   return {
-    kind: embedded ? 'embedded' : 'given',
-    address: base.host,
-    version: settings?.version ?? 'unknown',
-    maxConnections: Number(settings?.max ?? 100),
+    kind: server.kind,
+    address: server.address,
+    version: server.version,
+    maxConnections: server.maxConnections,
     restartUnavailable,
-    async createDatabase(label) {
-      const name = `supajobs_chaos_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${++counter}`;
-      await withClient(url, async (c) => {
-        await c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
-        await c.query(`create database ${pg.escapeIdentifier(name)}`);
-      });
-      created.add(name);
-      const dbUrl = new URL(base.href);
-      dbUrl.pathname = `/${name}`;
-      return dbUrl.href;
-    },
-    async dropDatabase(dbUrl) {
-      const name = decodeURIComponent(new URL(dbUrl).pathname.slice(1));
-      await withClient(url, (c) => c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`));
-      created.delete(name);
-    },
+    createDatabase: (label) => server.createDatabase(label),
+    dropDatabase: (url) => server.dropDatabase(url),
     async restart(downMs) {
       if (restartUnavailable) throw new Error(restartUnavailable);
       if (embedded) {
-        await embedded.stop();
+        await embedded.stopPostgres();
         await sleep(downMs);
-        await embedded.start();
+        await embedded.startPostgres();
       } else {
-        await restartLocalService(url);
+        await restartLocalService(server.url);
       }
     },
-    async stop() {
-      for (const name of created) {
-        await withClient(url, (c) => c.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`)).catch(() => undefined);
-      }
-      if (embedded) {
-        await embedded.stop();
-        await rm(dir as string, { recursive: true, force: true });
-      }
-    },
+    stop: () => server.stop(),
   };
 }
 
-export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: HARNESS_APPLICATION_NAME });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+export function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withServerClient(url, use, HARNESS_APPLICATION_NAME);
 }
 
 /**

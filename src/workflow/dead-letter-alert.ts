@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
-import type { QueueStats } from '../queue/job.js';
+import type { QueueStats } from '../job.js';
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
 

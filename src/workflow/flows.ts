@@ -1,5 +1,6 @@
 import type { Driver } from '../drivers/driver.js';
-import { enqueueElement, type EnqueueInput } from '../queue/job.js';
+import { enqueueElement } from '../drivers/rows.js';
+import type { EnqueueInput } from '../job.js';
 
 /** A job of a flow: enqueue's input, a name later jobs of the same call refer to, and its dependencies. */
 export interface FlowJobInput extends EnqueueInput {

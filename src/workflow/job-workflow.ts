@@ -1,7 +1,7 @@
 import type { Driver, TransactionClient } from '../drivers/driver.js';
 import { DatabaseError, JobError } from '../errors.js';
 import type { JobAbort } from '../queue/job-abort.js';
-import type { Job } from '../queue/job.js';
+import type { Job } from '../job.js';
 import type { DependencyResult } from './flows.js';
 import type { StageDeclaration } from './stages.js';
 import { NOT_HELD, workflowError } from './workflow-errors.js';

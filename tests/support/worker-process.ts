@@ -27,24 +27,34 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   return { code, stdout, stderr };
 }
 
-/** A worker process (`supajobs start`) with its log lines and health port. */
+/**
+ * A worker process (`supajobs start`) with its log lines and health port. start() waits for
+ * 'worker started'; spawn() does not (a worker that starts without a database, or under faults).
+ */
 export class WorkerProcess {
   readonly child: ChildProcess;
   readonly port: number;
-  #out = '';
   readonly exited: Promise<number>;
+  #out = '';
+  #exitCode: number | undefined;
 
   private constructor(child: ChildProcess, port: number) {
     this.child = child;
     this.port = port;
     child.stdout?.on('data', (c) => (this.#out += c));
     child.stderr?.on('data', (c) => (this.#out += c));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => resolve((this.#exitCode = code ?? (signal ? 128 : 1)))),
+    );
+  }
+
+  static async spawn(env: Record<string, string>): Promise<WorkerProcess> {
+    const port = await freePort();
+    return new WorkerProcess(spawnCli(['start'], { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env }), port);
   }
 
   static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const port = await freePort();
-    const worker = new WorkerProcess(spawnCli(['start'], { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env }), port);
+    const worker = await WorkerProcess.spawn(env);
     await worker.waitForLog((line) => line.msg === 'worker started', 30_000);
     return worker;
   }
@@ -57,36 +67,32 @@ export class WorkerProcess {
     return this.#out
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => {
+      .flatMap((l) => {
         try {
-          return JSON.parse(l) as Record<string, unknown>;
+          return [JSON.parse(l) as Record<string, unknown>];
         } catch {
-          return {};
+          return [];
         }
       });
   }
 
   async waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    let exitCode: number | undefined;
-    void this.exited.then((c) => (exitCode = c));
-    for (;;) {
+    for (const deadline = Date.now() + timeoutMs; ; await sleep(20)) {
       const found = this.lines().find(match);
       if (found) return found;
-      if (exitCode !== undefined) throw new Error(`worker exited (${exitCode}) before the expected log line:\n${this.#out}`);
+      if (this.#exitCode !== undefined) throw new Error(`worker exited (${this.#exitCode}) before the expected log line:\n${this.#out.slice(-4000)}`);
       if (Date.now() > deadline) throw new Error(`expected log line not seen in time:\n${this.#out.slice(-4000)}`);
-      await sleep(20);
     }
   }
 
   async get(pathname: string): Promise<{ status: number; body: string }> {
-    const response = await fetch(`http://127.0.0.1:${this.port}${pathname}`);
+    const response = await fetch(`http://127.0.0.1:${this.port}${pathname}`, { signal: AbortSignal.timeout(5_000) });
     return { status: response.status, body: await response.text() };
   }
 
-  /** Sends a signal and resolves with the exit code. */
+  /** Sends a signal (unless it has exited) and resolves with the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
-    this.child.kill(signal);
+    if (this.#exitCode === undefined) this.child.kill(signal);
     return this.exited;
   }
 }

@@ -119,13 +119,7 @@ export class PostgresDriver implements Driver {
   }
 
   async heartbeat(workerId: string, ids: string[], leaseSeconds: number): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.#query<{ id: string }>('heartbeat_jobs', 'select public.heartbeat_jobs($1, $2::uuid[], $3) as id', [
-      workerId,
-      ids,
-      leaseSeconds,
-    ]);
-    return rows.map((r) => r.id);
+    return this.#ids('heartbeat_jobs', 'select public.heartbeat_jobs($1, $2::uuid[], $3) as id', workerId, ids, leaseSeconds);
   }
 
   async complete(workerId: string, completions: Completion[]): Promise<string[]> {
@@ -151,13 +145,7 @@ export class PostgresDriver implements Driver {
   }
 
   async release(workerId: string, ids: string[], reason: string): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.#query<{ id: string }>('release_jobs', 'select public.release_jobs($1, $2::uuid[], $3) as id', [
-      workerId,
-      ids,
-      reason,
-    ]);
-    return rows.map((r) => r.id);
+    return this.#ids('release_jobs', 'select public.release_jobs($1, $2::uuid[], $3) as id', workerId, ids, reason);
   }
 
   async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
@@ -209,6 +197,13 @@ export class PostgresDriver implements Driver {
 
   transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
     return inTransaction(this.#pool, fn);
+  }
+
+  /** A function of (worker_id, ids, x) that returns the ids it applied to; no call for no ids. */
+  async #ids(name: string, text: string, workerId: string, ids: string[], extra: unknown): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#query<{ id: string }>(name, text, [workerId, ids, extra]);
+    return rows.map((r) => r.id);
   }
 
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {

@@ -1,10 +1,10 @@
+import { WorkerProcess } from '../../support/worker-process.js';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../../support/database.js';
 import { waitForJobs } from '../../support/worker.js';
-import { WorkerChild } from './worker-child.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -19,7 +19,7 @@ describe("a jump of the worker's wall clock", () => {
   ] as const) {
     test(`${label}: leases hold, scheduled jobs run on time, nothing is reclaimed`, async () => {
       const db = await createTestDatabase();
-      const worker = await WorkerChild.spawn({
+      const worker = await WorkerProcess.spawn({
         DATABASE_URL: db.url,
         TASKS_DIR: path.join(here, 'tasks'),
         LEASE_SECONDS: '5',

@@ -1,3 +1,4 @@
+import { WorkerProcess } from '../../support/worker-process.js';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -8,7 +9,6 @@ import { startTestWorker, waitForJobs, waitUntil } from '../../support/worker.js
 import { startProcessor } from './processor-under-faults.js';
 import block from './tasks/block.js';
 import quick from './tasks/quick.js';
-import { WorkerChild } from './worker-child.js';
 
 const TASKS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tasks');
 
@@ -75,7 +75,7 @@ describe('late results', () => {
 
   test('an event loop blocked longer than the lease: the job is reclaimed and done elsewhere; the old completion is fenced out', async () => {
     const db = await createTestDatabase();
-    const blocked = await WorkerChild.spawn({
+    const blocked = await WorkerProcess.spawn({
       DATABASE_URL: db.url,
       TASKS_DIR,
       WORKER_ID: 'blocked-worker',

@@ -1,3 +1,4 @@
+import { WorkerProcess } from '../../support/worker-process.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,11 @@ import { createTestDatabase } from '../../support/database.js';
 import { startSupabaseStandIn } from '../../support/supabase-standin/index.js';
 import { TEST_SERVER_SETTINGS, freePort } from '../../support/test-server.js';
 import { waitUntil } from '../../support/worker.js';
-import { WorkerChild } from './worker-child.js';
 
 const TASKS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tasks');
 
 /** Everything a worker let out: its log lines, and /metrics, /health and /ready as they answered now. */
-async function exposed(worker: WorkerChild, seen: string[]): Promise<void> {
+async function exposed(worker: WorkerProcess, seen: string[]): Promise<void> {
   for (const pathname of ['/metrics', '/health', '/ready']) {
     const answer = await worker.get(pathname).catch(() => ({ status: 0, body: '' }));
     seen.push(`${pathname} ${answer.status} ${answer.body}`);
@@ -45,7 +45,7 @@ describe('secrets under faults', () => {
     const url = `postgres://chaos_app:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
     await server.stop();
 
-    const worker = await WorkerChild.spawn({
+    const worker = await WorkerProcess.spawn({
       DATABASE_URL: url,
       TASKS_DIR,
       LOG_LEVEL: 'debug',
@@ -111,7 +111,7 @@ describe('secrets under faults', () => {
     const standIn = await startSupabaseStandIn({ databaseUrl: db.url });
     after(() => standIn.stop());
     const key = standIn.serviceRoleKey;
-    const worker = await WorkerChild.spawn({
+    const worker = await WorkerProcess.spawn({
       SUPABASE_URL: standIn.url,
       SUPABASE_SERVICE_ROLE_KEY: key,
       TASKS_DIR,

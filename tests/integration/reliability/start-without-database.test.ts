@@ -7,12 +7,11 @@ import { EmbeddedPostgres } from '../../../src/embedded/server.js';
 import { createTestDatabase, databaseUrl } from '../../support/database.js';
 import { TEST_SERVER_SETTINGS, freePort } from '../../support/test-server.js';
 import { waitUntil } from '../../support/worker.js';
-import { FIXTURE_TASKS_DIR, runCli, spawnCli } from '../../support/worker-process.js';
-import { WorkerChild } from './worker-child.js';
+import { FIXTURE_TASKS_DIR, runCli, spawnCli, WorkerProcess } from '../../support/worker-process.js';
 
 /** A worker process that is not waited on: the database it is given is not there yet. */
-async function spawnWorker(env: Record<string, string>): Promise<WorkerChild> {
-  return WorkerChild.spawn({ TASKS_DIR: FIXTURE_TASKS_DIR, POLL_INTERVAL_MS: '300', MONITOR_INTERVAL_MS: '0', ...env });
+async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  return WorkerProcess.spawn({ TASKS_DIR: FIXTURE_TASKS_DIR, POLL_INTERVAL_MS: '300', MONITOR_INTERVAL_MS: '0', ...env });
 }
 
 describe('database unreachable at start', () => {

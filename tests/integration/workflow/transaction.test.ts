@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SupabaseDriver } from '../../../src/drivers/supabase/driver.js';
 import { JobError } from '../../../src/errors.js';
-import type { Job } from '../../../src/queue/job.js';
+import type { Job } from '../../../src/job.js';
 import { JobAbort } from '../../../src/queue/job-abort.js';
 import { JobWorkflow } from '../../../src/workflow/job-workflow.js';
 import { createTestDatabase } from '../../support/database.js';
