@@ -18,7 +18,7 @@ import { Worker } from './worker.js';
 export { DEFAULTS, loadConfig, type Config } from './config.js';
 export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
 export { PostgresDriver } from './drivers/postgres/driver.js';
-export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from './errors.js';
+export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
@@ -27,6 +27,9 @@ export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type Tas
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
 export type { DependencyResult, FlowJobInput } from './workflow/flows.js';
+export { writeFileAtomically } from './task-tools/atomic-file.js';
+export { httpCall, type HttpCallOptions, type HttpErrorCodes } from './task-tools/http-call.js';
+export { runSandboxed, type SandboxLimits, type SandboxOptions } from './task-tools/sandboxed-process.js';
 export type { Hook, HookEvent, LifecycleEvent, TaskHooks } from './workflow/hooks.js';
 export type { StepOptions, WorkflowContext } from './workflow/job-workflow.js';
 export type { RetryPolicy } from './workflow/retry-policy.js';

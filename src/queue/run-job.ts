@@ -1,4 +1,4 @@
-import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
+import { JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Driver } from '../drivers/driver.js';
 import { JobWorkflow } from '../workflow/job-workflow.js';
@@ -128,6 +128,7 @@ function outcomeOfThrow(error: unknown, job: Job, task: TaskDefinition): JobOutc
   }
   if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
   const retryable = task.maxAttempts === undefined || job.attempts < task.maxAttempts;
+  if (error instanceof RetryableJobError) return { kind: 'failed', code: error.code, message: error.message, retryable, error };
   return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable, error };
 }
 
