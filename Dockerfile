@@ -1,8 +1,8 @@
 # supajobs worker image.
 #   docker build -t supajobs .
 #   docker run --rm -e DATABASE_URL=postgres://user:password@host:5432/postgres -p 8080:8080 supajobs
-# Without DATABASE_URL or SUPABASE_URL it runs the embedded PostgreSQL inside the container
-# (mount a volume on /app/.supajobs to keep its data).
+# It needs DATABASE_URL or SUPABASE_URL: the embedded PostgreSQL (an optional dependency, 60 MB) is
+# left out of the image; without either, the worker says so in one line and exits 1.
 
 ARG NODE_VERSION=20
 
@@ -25,13 +25,9 @@ RUN apt-get update \
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --omit=optional --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY supabase ./supabase
-# The embedded PostgreSQL's library links are made by an install script, skipped above; make
-# them now, as root, since the worker runs as `node` and cannot write to node_modules.
-RUN node --input-type=module -e "await (await import('./dist/embedded/binaries.js')).loadBinaries()" \
- && mkdir -p /app/.supajobs && chown node:node /app/.supajobs
 USER node
 EXPOSE 8080
 # Liveness only (/health); /ready is for load balancers and orchestrators that route or wait.

@@ -38,6 +38,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+  EMBEDDED_UNAVAILABLE: 'The embedded PostgreSQL cannot start here (not installed, or out of reach of the `postgres` OS user).',
 } as const;
 
 export type ProcessErrorCode = keyof typeof PROCESS_ERROR_CODES;
@@ -116,6 +117,15 @@ export function asDatabaseError(error: unknown, what: string): DatabaseError {
   const message = `${what}: ${err.message ?? String(error)}`;
   if (sqlState) return new DatabaseError(message, { sqlState, transient: isTransientSqlState(sqlState), cause: error });
   return new DatabaseError(message, { transient: true, unreachable: true, cause: error });
+}
+
+/** The embedded default cannot run here; the message says why and what to do, in one line. */
+export class EmbeddedUnavailableError extends Error {
+  readonly code = 'EMBEDDED_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedUnavailableError';
+  }
 }
 
 export class ConfigError extends Error {

@@ -3,11 +3,12 @@
  *
  *   const worker = await createWorker({ tasks: { 'convert-pdf': defineTask({ handler }) } });
  *   await worker.start();
- *   const queue = await connect();          // DATABASE_URL / SUPABASE_URL from the environment
+ *   const queue = await connect();          // DATABASE_URL / SUPABASE_URL from the environment or .env
  *   await queue.enqueue({ task: 'convert-pdf', payload: { url } });
  */
 import { loadConfig, type Config } from './config.js';
 import { openDatabase } from './database/open-database.js';
+import { environmentWithDotenv } from './environment.js';
 import { createConfiguredLogger, type Logger } from './logger.js';
 import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './job.js';
@@ -46,9 +47,9 @@ export interface CreateWorkerOptions {
   healthServer?: boolean;
 }
 
-/** A worker configured from the environment (plus overrides), not yet started: call start(). */
+/** A worker configured from the environment and .env (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
-  const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
+  const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createConfiguredLogger(config);
   return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
 }
@@ -59,9 +60,9 @@ export interface ConnectOptions {
   logger?: Logger;
 }
 
-/** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default). */
+/** A QueueClient on the configured database (DATABASE_URL, SUPABASE_URL, or the embedded default; environment or .env). */
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
-  const config = Object.freeze({ ...loadConfig(options.env ?? process.env), ...options.config });
+  const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createConfiguredLogger(config, { level: 'warn', pretty: false, base: undefined });
   const database = await openDatabase(config, logger, 'client');
   return new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => database.close() });

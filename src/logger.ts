@@ -13,6 +13,8 @@ export interface LoggerOptions {
   /** Base fields of every line (workerId). */
   base?: Record<string, unknown>;
   destination?: DestinationStream;
+  /** Write to stderr (one-shot CLI commands, whose stdout is their answer). */
+  stderr?: boolean;
 }
 
 const REDACTED = '[REDACTED]';
@@ -25,7 +27,8 @@ const REDACTED = '[REDACTED]';
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = secretValues(options.secrets ?? []);
   const mask = (line: string) => secrets.reduce((out, secret) => out.split(secret).join(REDACTED), line);
-  const destination = options.destination ?? (options.pretty ? prettyStream() : pino.destination({ sync: true }));
+  const fd = options.stderr ? 2 : 1;
+  const destination = options.destination ?? (options.pretty ? prettyStream(fd) : pino.destination({ fd, sync: true }));
   return pino(
     {
       level: options.level,
@@ -107,7 +110,7 @@ export function redactUrl(value: string): string {
 }
 
 /** pino-pretty, loaded only when asked for (development): production workers skip its start-up cost. */
-function prettyStream(): DestinationStream {
+function prettyStream(fd: 1 | 2): DestinationStream {
   const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream;
-  return pretty({ sync: true, colorize: process.stdout.isTTY });
+  return pretty({ sync: true, destination: fd, colorize: (fd === 1 ? process.stdout : process.stderr).isTTY });
 }

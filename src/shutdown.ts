@@ -1,4 +1,12 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from './logger.js';
+
+/**
+ * Signals this soon after the first are the same stop request delivered twice, not a second one:
+ * a SIGTERM to the process group or a Ctrl-C reaches the worker directly and again through npm,
+ * npx or pm2-runtime, which forward what they receive to their child.
+ */
+export const SAME_STOP_REQUEST_MS = 1000;
 
 interface Part {
   name: string;
@@ -10,9 +18,9 @@ interface Part {
 
 /**
  * The one graceful-shutdown coordinator. Parts are added as they start and stopped in reverse
- * order. SIGTERM/SIGINT start a graceful shutdown (exit 0); a second signal forces it (running
- * jobs are aborted and released at once; exit 1); an uncaught error is logged fatal, forces the
- * shutdown and exits 1.
+ * order. SIGTERM/SIGINT start a graceful shutdown (exit 0); a second signal, SAME_STOP_REQUEST_MS
+ * or more after the first, forces it (running jobs are aborted and released at once; exit 1); an
+ * uncaught error is logged fatal, forces the shutdown and exits 1.
  */
 export class ShutdownCoordinator {
   readonly #parts: Part[] = [];
@@ -45,14 +53,18 @@ export class ShutdownCoordinator {
 
   /** Wires signals and fatal errors of this process to the shutdown. */
   installProcessHandlers(exit: (code: number) => void = (code) => process.exit(code)): void {
+    let firstSignalAt = 0;
     const onSignal = (signal: NodeJS.Signals) => {
       if (!this.#graceful) {
+        firstSignalAt = performance.now();
         this.#logger.info({ signal }, 'shutting down: finishing running jobs (send the signal again to stop at once)');
         // Exit 0 only when nothing was forced on the way.
         this.shutdown().then(
           () => exit(this.#forced ? 1 : 0),
           () => exit(1),
         );
+      } else if (performance.now() - firstSignalAt < SAME_STOP_REQUEST_MS) {
+        this.#logger.debug({ signal }, 'the same stop request again (through the launcher); still draining');
       } else {
         this.#logger.warn({ signal }, 'second signal: aborting running jobs and releasing them');
         this.forceShutdown().finally(() => exit(1));

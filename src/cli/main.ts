@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { config as loadDotenv } from 'dotenv';
 import { loadConfig, type Config } from '../config.js';
+import { environmentWithDotenv } from '../environment.js';
 import { ConfigError } from '../errors.js';
 import { createConfiguredLogger, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  loadDotenv({ quiet: true });
+  // Into process.env too, as tasks of this process may read their own settings from .env.
+  Object.assign(process.env, environmentWithDotenv());
   let config: Readonly<Config>;
   try {
     config = loadConfig();
@@ -46,7 +47,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const logger = createConfiguredLogger(config);
+  // One-shot commands log to stderr: their stdout is their answer (an id, a table).
+  const logger = createConfiguredLogger(config, { stderr: command !== 'start' });
   if (command === 'start') {
     await startCommand(config, logger);
     return -1; // keeps running; the shutdown coordinator exits

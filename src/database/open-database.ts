@@ -1,8 +1,8 @@
-import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
 import { PostgresDriver } from '../drivers/postgres/driver.js';
-import { EmbeddedPostgres, runningServerPort } from '../embedded/server.js';
+import { EmbeddedPostgres } from '../embedded/server.js';
+import { startEmbedded } from '../embedded/start-embedded.js';
 import { redactUrl, type Logger } from '../logger.js';
 import { migrate } from '../migrate.js';
 
@@ -47,8 +47,8 @@ export async function openDatabase(config: Readonly<Config>, logger: Logger, use
   try {
     if (config.transport === 'embedded') {
       server = new EmbeddedPostgres({ dir: config.embeddedDir, port: config.embeddedPort });
-      startedEmbeddedServer = (await runningServerPort(path.join(config.embeddedDir, 'data'))) === undefined;
-      await server.start();
+      await startEmbedded(server, config, logger);
+      startedEmbeddedServer = !server.reused;
       url = server.url;
       if (use === 'worker') {
         logger.info(

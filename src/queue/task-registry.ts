@@ -43,12 +43,13 @@ export class TaskRegistry {
  * Loads every module of a folder as a task named after its file (`convert-pdf.ts` → convert-pdf).
  * A module exports its definition (or just a handler) as default, or a named `handler` with
  * optional `schema`, `timeoutMs` and `maxAttempts`. TypeScript files load when the process runs
- * with a TypeScript loader (tsx); otherwise only JavaScript files are read.
+ * with a TypeScript loader (tsx); otherwise only JavaScript files are read. Helper modules live
+ * beside tasks under a name starting with `_` (`_http.js`) or in a subfolder: neither is loaded.
  */
 export async function loadTasksFromDir(dir: string, registry = new TaskRegistry()): Promise<TaskRegistry> {
   const canLoadTs = process.execArgv.some((arg) => arg.includes('tsx')) || process.argv.some((arg) => /\.m?ts$/.test(arg));
   const files = (await readdir(dir, { withFileTypes: true }))
-    .filter((entry) => entry.isFile() && MODULE_FILE.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.includes('.test.'))
+    .filter((entry) => entry.isFile() && !entry.name.startsWith('_') && MODULE_FILE.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.includes('.test.'))
     .map((entry) => entry.name)
     .filter((name) => canLoadTs || !/\.m?ts$/.test(name))
     .sort();
@@ -56,7 +57,13 @@ export async function loadTasksFromDir(dir: string, registry = new TaskRegistry(
     const name = file.replace(MODULE_FILE, '');
     const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as Record<string, unknown>;
     const exported = (mod.default ?? mod) as Record<string, unknown> | TaskHandler;
-    registry.add(name, typeof exported === 'function' ? exported : (exported as unknown as TaskDefinition));
+    const task = typeof exported === 'function' ? exported : (exported as unknown as TaskDefinition);
+    if (typeof (typeof task === 'function' ? task : task?.handler) !== 'function') {
+      throw new TypeError(
+        `${path.join(dir, file)} is not a task: it exports no handler (a default function or definition, or a named \`handler\`); a helper module beside tasks is named with a leading _ (_${file}) or kept in a subfolder, and is not loaded as a task`,
+      );
+    }
+    registry.add(name, task);
   }
   return registry;
 }

@@ -175,9 +175,8 @@ create trigger jobs_id_fixed
 -- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
 -- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,
 -- and queue and attempts from job_client_tasks, which also says which tasks users may enqueue.
--- The tier also bounds what users insert: payload size, run_at (now .. max_run_at_ahead) and
--- how many live jobs they may have (a transaction-level lock per user makes the count exact
--- under concurrent inserts).
+-- The tier also bounds what users insert: payload size and run_at (now .. max_run_at_ahead)
+-- here; how many live jobs they may have in job_check_user_live_jobs, once per statement.
 create function public.job_before_user_insert()
 returns trigger
 language plpgsql
@@ -189,7 +188,6 @@ declare
   client_task public.job_client_tasks;
   plan public.job_priority_tiers;
   payload_bytes integer;
-  live integer;
 begin
   if owner is null then
     raise exception 'an end user job needs a signed-in user' using errcode = '42501';
@@ -221,16 +219,6 @@ begin
     raise exception 'run_at may be at most % ahead on plan "%"', plan.max_run_at_ahead, plan.tier
       using errcode = '22023';
   end if;
-  perform pg_advisory_xact_lock(hashtext('supajobs.user_live_jobs'), hashtext(owner::text));
-  select count(*) into live
-  from (select 1 from public.jobs j
-        where j.user_id = owner and j.from_user and j.status in ('pending', 'processing')
-        limit plan.max_live_jobs) l;
-  if live >= plan.max_live_jobs then
-    raise exception 'at most % pending or processing jobs on plan "%"', plan.max_live_jobs, plan.tier
-      using errcode = '54000';
-  end if;
-
   new.id := gen_random_uuid();
   new.user_id := owner;
   new.from_user := true;
@@ -263,6 +251,46 @@ create trigger jobs_before_user_insert
   for each row
   when (current_user in ('authenticated', 'anon'))
   execute function public.job_before_user_insert();
+
+-- After an end user's insert statement: their pending and processing jobs, this statement's
+-- included, within their plan's max_live_jobs, or the whole statement is undone (54000). Once
+-- per statement and user, so a large insert costs one bounded count, not one per row. A
+-- transaction-level lock per user orders concurrent inserts of one user, and each count (a new
+-- snapshot under READ COMMITTED, as PostgREST runs) sees what the one before committed.
+create function public.job_check_user_live_jobs()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  owner record;
+begin
+  for owner in
+    select n.user_id,
+           coalesce((select t.max_live_jobs
+                       from public.job_priority_tiers t
+                      where t.tier = coalesce((select u.tier from public.job_user_tiers u where u.user_id = n.user_id), 'free')),
+                    100) as cap
+    from (select distinct n.user_id from new_jobs n where n.from_user) n
+  loop
+    perform pg_advisory_xact_lock(hashtext('supajobs.user_live_jobs'), hashtext(owner.user_id::text));
+    if (select count(*) from (select 1 from public.jobs j
+                              where j.user_id = owner.user_id and j.from_user and j.status in ('pending', 'processing')
+                              limit owner.cap + 1) l) > owner.cap then
+      raise exception 'at most % pending or processing jobs on your plan', owner.cap using errcode = '54000';
+    end if;
+  end loop;
+  return null;
+end
+$$;
+
+create trigger jobs_after_user_insert
+  after insert on public.jobs
+  referencing new table as new_jobs
+  for each statement
+  when (current_user in ('authenticated', 'anon'))
+  execute function public.job_check_user_live_jobs();
 
 -- Realtime: workers wake on INSERT events, apps follow their own jobs' updates.
 do $$

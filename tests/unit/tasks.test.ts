@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { TaskRegistry, loadTasksFromDir } from '../../src/queue/task-registry.js';
 import { BUILTIN_TASKS_DIR } from '../../src/worker.js';
@@ -12,6 +15,31 @@ test('tasks load from a folder, named after their files', async () => {
   assert.equal(registry.get('slow')?.timeoutMs, 300);
   const builtins = await loadTasksFromDir(BUILTIN_TASKS_DIR);
   assert.deepEqual(builtins.names, ['echo', 'noop', 'sleep']);
+});
+
+test('helper modules beside tasks (a leading _, or a subfolder) are not loaded as tasks; a module without a handler says so', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'supajobs-tasks-'));
+  try {
+    await writeFile(path.join(dir, '_format.js'), 'export const shout = (text) => `${text}!`;\n');
+    await mkdir(path.join(dir, 'lib'));
+    await writeFile(path.join(dir, 'lib', 'quote.js'), 'export const quote = (text) => `"${text}"`;\n');
+    await writeFile(
+      path.join(dir, 'greet.js'),
+      "import { shout } from './_format.js';\nimport { quote } from './lib/quote.js';\nexport default async (job) => quote(shout(job.payload.name));\n",
+    );
+    const registry = await loadTasksFromDir(dir);
+    assert.deepEqual(registry.names, ['greet']);
+    assert.equal(await registry.get('greet')?.handler({ payload: { name: 'Ada' } } as never, {} as never), '"Ada!"');
+
+    await writeFile(path.join(dir, 'util.js'), 'export const twice = (n) => n * 2;\n');
+    await assert.rejects(loadTasksFromDir(dir), (error: Error) => {
+      assert.match(error.message, /util\.js is not a task: it exports no handler/);
+      assert.match(error.message, /leading _ \(_util\.js\) or kept in a subfolder/);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('the registry refuses bad names and definitions without a handler', () => {

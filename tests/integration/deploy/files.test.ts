@@ -25,7 +25,7 @@ test('the Dockerfile builds with dev dependencies and runs production ones only,
 
   assert.match(runtime[0]?.args ?? '', /^node:\$\{NODE_VERSION\}-slim|^node:\d+-slim/);
   assert.ok(runtime.some((i) => i.name === 'ENV' && /NODE_ENV=production/.test(i.args)), 'NODE_ENV=production');
-  assert.ok(runs(runtime).some((r) => r.includes('npm ci --omit=dev --ignore-scripts')), 'production dependencies only');
+  assert.ok(runs(runtime).some((r) => r.includes('npm ci --omit=dev --omit=optional --ignore-scripts')), 'production dependencies only, without the embedded PostgreSQL');
   const copies = runtime.filter((i) => i.name === 'COPY').map((i) => i.args);
   assert.ok(copies.some((c) => /^--from=build\s+\S*\bdist\s/.test(c)), 'dist/ comes from the build stage');
   assert.ok(copies.some((c) => /^supabase\b/.test(c)), 'the SQL contract (supabase/) is copied');
