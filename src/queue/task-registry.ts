@@ -43,7 +43,7 @@ export class TaskRegistry {
  * Loads every module of a folder as a task named after its file (`convert-pdf.ts` → convert-pdf).
  * A module exports its definition (or just a handler) as default, or a named `handler` with
  * optional `schema`, `timeoutMs` and `maxAttempts`. TypeScript files load when the process runs
- * with a TypeScript loader (tsx); otherwise only JavaScript files are read. Helper modules live
+ * with a TypeScript loader (tsx); otherwise only JavaScript files are read. Modules shared by tasks live
  * beside tasks under a name starting with `_` (`_http.js`) or in a subfolder: neither is loaded.
  */
 export async function loadTasksFromDir(dir: string, registry = new TaskRegistry()): Promise<TaskRegistry> {
@@ -60,7 +60,7 @@ export async function loadTasksFromDir(dir: string, registry = new TaskRegistry(
     const task = typeof exported === 'function' ? exported : (exported as unknown as TaskDefinition);
     if (typeof (typeof task === 'function' ? task : task?.handler) !== 'function') {
       throw new TypeError(
-        `${path.join(dir, file)} is not a task: it exports no handler (a default function or definition, or a named \`handler\`); a helper module beside tasks is named with a leading _ (_${file}) or kept in a subfolder, and is not loaded as a task`,
+        `${path.join(dir, file)} is not a task: it exports no handler (a default function or definition, or a named \`handler\`); a module shared by tasks is named with a leading _ (_${file}) or kept in a subfolder, and is not loaded as a task`,
       );
     }
     registry.add(name, task);

@@ -17,7 +17,7 @@ test('tasks load from a folder, named after their files', async () => {
   assert.deepEqual(builtins.names, ['echo', 'noop', 'sleep']);
 });
 
-test('helper modules beside tasks (a leading _, or a subfolder) are not loaded as tasks; a module without a handler says so', async () => {
+test('modules shared by tasks (a leading _, or a subfolder) are not loaded as tasks; a module without a handler says so', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'supajobs-tasks-'));
   try {
     await writeFile(path.join(dir, '_format.js'), 'export const shout = (text) => `${text}!`;\n');

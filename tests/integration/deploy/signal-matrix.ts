@@ -36,7 +36,7 @@ export async function launcher(name: LauncherName, pkg: InstalledPackage): Promi
   }
 }
 
-/** A task that holds its job for payload.ms, with its wait in a helper module beside it. */
+/** A task that holds its job for payload.ms, with its wait in a module shared beside it. */
 export async function writeHoldTask(scratch: string): Promise<string> {
   const dir = path.join(scratch, 'tasks');
   await mkdir(dir);
