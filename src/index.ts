@@ -18,7 +18,9 @@ import { Worker } from './worker.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
 export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
-export { PostgresDriver } from './drivers/postgres/driver.js';
+export { PostgresDriver, type PostgresDriverOptions } from './drivers/postgres/driver.js';
+export { SupabaseDriver } from './drivers/supabase/driver.js';
+export type { SupabaseDriverOptions } from './drivers/supabase/options.js';
 export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';

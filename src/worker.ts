@@ -64,8 +64,8 @@ export class Worker {
     if (this.#state !== 'created') throw new Error(`worker cannot start from state ${this.#state}`);
     this.#state = 'starting';
     const { config, logger } = this.#options;
-    const s = this.shutdown;
-    s.add({ name: 'state: stopped', stop: async () => void (this.#state = 'stopped') });
+    const shutdown = this.shutdown;
+    shutdown.add({ name: 'state: stopped', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
     const health =
@@ -83,7 +83,7 @@ export class Worker {
     this.#health = health;
     // A stop before the driver is up ends the wait for the database and closes the health server.
     const starting = new AbortController();
-    s.add({ name: 'start-up', stop: async () => void (this.#driver ? undefined : (starting.abort(), await health?.stop())) });
+    shutdown.add({ name: 'start-up', stop: async () => void (this.#driver ? undefined : (starting.abort(), await health?.stop())) });
     // The health server and the database come up side by side: /health answers (and /ready says
     // why not) while the database is unreachable at start, and neither waits for the other.
     // A health server that cannot listen ends the start.
@@ -109,8 +109,8 @@ export class Worker {
     }
     const driver = database.driver;
     this.#driver = driver;
-    s.add({ name: 'database', stop: () => database.close() });
-    if (health) s.add({ name: 'health server', stop: () => health.stop() });
+    shutdown.add({ name: 'database', stop: () => database.close() });
+    if (health) shutdown.add({ name: 'health server', stop: () => health.stop() });
     await registerWorkflows(driver, tasks);
 
     const alert = deadLetterAlert({ driver, logger, metrics: this.metrics, config });
@@ -125,17 +125,17 @@ export class Worker {
     });
     this.#processor = processor;
     monitor.start();
-    s.add({ name: 'queue monitor', stop: () => monitor.stop() });
+    shutdown.add({ name: 'queue monitor', stop: () => monitor.stop() });
     reclaimer.start();
-    s.add({ name: 'expired lease reclaimer', stop: () => reclaimer.stop() });
+    shutdown.add({ name: 'expired lease reclaimer', stop: () => reclaimer.stop() });
     processor.start();
-    s.add({
+    shutdown.add({
       name: 'job processor',
       stop: () => processor.stop(config.shutdownTimeoutMs),
       forceStop: () => processor.abortAll(),
     });
     // Stopped first: /ready turns 503 before anything else stops.
-    s.add({ name: 'state: draining', stop: async () => void (this.#state = 'draining') });
+    shutdown.add({ name: 'state: draining', stop: async () => void (this.#state = 'draining') });
 
     this.#state = 'ready';
     logger.info(

@@ -66,7 +66,6 @@ export const system: BenchSystem = {
 
 // A specifier TypeScript does not resolve: the package is optional.
 const BULLMQ = 'bullmq';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const loadBullmq = (): Promise<any> => import(BULLMQ);
 
 /** 'PONG', or why not: a bare RESP PING so that the check itself needs no client library. */

@@ -1,7 +1,7 @@
 /** The workers' connections as pg_stat_activity shows them (by application_name), for the scenarios that cut them. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { LISTENER_APPLICATION_NAME, POOL_APPLICATION_NAME } from '../../src/drivers/postgres/listener.js';
+import { LISTENER_APPLICATION_NAME, POOL_APPLICATION_NAME } from '../../src/drivers/postgres/listen-wake-ups.js';
 import type { ScenarioContext } from './types.js';
 
 /** Terminates every worker connection of this database, LISTEN included; how many. */

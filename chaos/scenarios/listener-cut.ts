@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LISTENER_APPLICATION_NAME } from '../../src/drivers/postgres/listener.js';
+import { LISTENER_APPLICATION_NAME } from '../../src/drivers/postgres/listen-wake-ups.js';
 import { PgProxy } from '../tcp-proxy.js';
 import { probePickUp } from './probes.js';
 import type { Scenario, ScenarioContext } from './types.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { POOL_APPLICATION_NAME } from '../../src/drivers/postgres/listener.js';
+import { POOL_APPLICATION_NAME } from '../../src/drivers/postgres/listen-wake-ups.js';
 import { PgProxy } from '../tcp-proxy.js';
 import { processingWhenBusy } from './busy-moment.js';
 import type { Scenario } from './types.js';

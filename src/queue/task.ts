@@ -68,5 +68,4 @@ export async function validatePayload<Payload>(schema: PayloadSchema<Payload>, p
 }
 
 /** A task as a registry takes it: a definition of any payload type, or a bare handler. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyTask = TaskDefinition<any, any> | TaskHandler<any, any>;

@@ -272,32 +272,8 @@ begin
 end
 $$;
 
--- Record success. Applies only while worker_id holds the job (and, when given, on that attempt):
--- a stale worker's call changes nothing and returns false.
-create function public.complete_job(id uuid, worker_id text, result jsonb default null, attempt integer default null)
-returns boolean
-language sql
-volatile
-set search_path = ''
-as $$
-  with done as (
-    update public.jobs j
-    set status = 'completed',
-        result = complete_job.result,
-        lease_expires_at = null,
-        completed_at = now(),
-        updated_at = now()
-    where j.id = complete_job.id
-      and j.status = 'processing'
-      and j.locked_by = complete_job.worker_id
-      and (complete_job.attempt is null or j.attempts = complete_job.attempt)
-    returning 1
-  )
-  select exists (select 1 from done)
-$$;
-
--- Batch form of complete_job: results (a JSON array aligned with ids, or null) and attempts
--- (aligned with ids, or null) are optional. Returns the ids that were completed.
+-- Record successes: results (a JSON array aligned with ids, or null) and attempts (aligned with
+-- ids, or null) are optional. Returns the ids that were completed. complete_job is its one-row form.
 create function public.complete_jobs(worker_id text, ids uuid[], results jsonb default null, attempts integer[] default null)
 returns setof uuid
 language plpgsql
@@ -328,6 +304,22 @@ begin
   )
   select d.id from done d;
 end
+$$;
+
+-- Record success: the one-row form of complete_jobs (above), where the fencing lives. Applies only
+-- while worker_id holds the job (and, when given, on that attempt): a stale worker's call changes
+-- nothing and returns false.
+create function public.complete_job(id uuid, worker_id text, result jsonb default null, attempt integer default null)
+returns boolean
+language sql
+volatile
+set search_path = ''
+as $$
+  select exists (
+    select 1
+    from public.complete_jobs(complete_job.worker_id, array[complete_job.id],
+                              jsonb_build_array(complete_job.result), array[complete_job.attempt])
+  )
 $$;
 
 -- Record a failed attempt. Retryable with attempts left: back to pending, run_at moved by

@@ -1,19 +1,20 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
-import { redactUrl } from '../../logger.js';
+import { createLogger, redactUrl } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { callFunction, inTransaction } from './function-call.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { asDatabaseError } from '../../errors.js';
-import { NotificationListener, POOL_APPLICATION_NAME } from './listener.js';
+import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
 
 export interface PostgresDriverOptions {
   connectionString: string;
-  logger: Logger;
+  /** Default: silent. */
+  logger?: Logger;
   poolSize?: number;
   /** LISTEN for wake-ups (default: on, unless the URL is a transaction pooler). */
   listen?: boolean;
@@ -35,12 +36,12 @@ export class PostgresDriver implements Driver {
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #listeners = new WakeUpListeners();
-  readonly #listener: NotificationListener | undefined;
+  readonly #listener: ListenWakeUps | undefined;
   readonly #prepare: boolean;
   #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
-    this.#logger = options.logger;
+    this.#logger = options.logger ?? createLogger({ level: 'silent', pretty: false });
     const pooled = usesTransactionPooler(options.connectionString);
     this.#prepare = !pooled;
     const connectionString = withoutPoolerFlag(options.connectionString);
@@ -63,7 +64,7 @@ export class PostgresDriver implements Driver {
     }
     this.#wakeUps = listen ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
     this.#listener = listen
-      ? new NotificationListener({
+      ? new ListenWakeUps({
           connectionString,
           logger: this.#logger,
           onHint: (hint) => this.#listeners.emit(hint),

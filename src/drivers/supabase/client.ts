@@ -9,10 +9,10 @@ type WebSocketConstructor = NonNullable<NonNullable<Parameters<typeof createClie
  * Realtime token), nothing persisted or refreshed, and the `ws` package as the WebSocket (Node 20
  * has none built in, and createClient() throws without one even if Realtime is never used).
  */
-export function createWorkerClient(url: string, serviceRoleKey: string, options: { heartbeatIntervalMs: number }): SupabaseClient {
+export function createWorkerClient(url: string, serviceRoleKey: string, options: { socketHeartbeatIntervalMs: number }): SupabaseClient {
   return createClient(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    realtime: { transport: WebSocket as unknown as WebSocketConstructor, heartbeatIntervalMs: options.heartbeatIntervalMs },
+    realtime: { transport: WebSocket as unknown as WebSocketConstructor, heartbeatIntervalMs: options.socketHeartbeatIntervalMs },
     global: { headers: { 'X-Client-Info': `supajobs/${VERSION}` } },
   });
 }

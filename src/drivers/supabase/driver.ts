@@ -5,7 +5,7 @@ import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, typ
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
-import { RealtimeWakeUps } from './realtime.js';
+import { RealtimeWakeUps } from './realtime-wake-ups.js';
 import { RpcCaller } from './rpc.js';
 
 type Row = Record<string, unknown>;
@@ -33,7 +33,7 @@ export class SupabaseDriver implements Driver {
     this.#options = resolveOptions(options);
     const logger = this.#options.logger.child({ component: 'supabase-driver' });
     this.#client = createWorkerClient(this.#options.url, this.#options.serviceRoleKey, {
-      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+      socketHeartbeatIntervalMs: this.#options.socketHeartbeatIntervalMs,
     });
     this.#rpc = new RpcCaller({ client: this.#client, logger, timeoutMs: this.#options.rpcTimeoutMs, retry: this.#options.retry });
     this.#wakeUps = this.#options.realtime ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'realtime disabled, polling' };

@@ -1,13 +1,6 @@
 /** The supabase driver's options, defaults and their one validation. */
 
-/** A pino-like logger; pino's Logger fits. */
-export interface SupabaseDriverLogger {
-  child(bindings: Record<string, unknown>): SupabaseDriverLogger;
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { createLogger, type Logger } from '../../logger.js';
 
 export interface RetryOptions {
   /** Tries in all, the first included (1: never retry). */
@@ -21,31 +14,32 @@ export interface SupabaseDriverOptions {
   url: string;
   /** The service_role key: worker functions are executable by service_role only. Never logged. */
   serviceRoleKey: string;
-  logger?: SupabaseDriverLogger;
+  /** Default: silent. */
+  logger?: Logger;
   /** Wake-ups through a Realtime channel (default true); false: poll only. */
   realtime?: boolean;
   /** Bound on one RPC call, in ms (a call that takes longer is aborted, then retried). */
   rpcTimeoutMs?: number;
   /** Retries of RPC calls that failed on the network (status 0) or with a 5xx. */
   retry?: Partial<RetryOptions>;
-  /** Realtime heartbeat interval in ms (supabase-js default 25 s); a missed reply means reconnect. */
-  heartbeatIntervalMs?: number;
+  /** Realtime socket heartbeat (Phoenix ping, not a lease renewal) interval in ms (supabase-js default 25 s); a missed reply means reconnect. */
+  socketHeartbeatIntervalMs?: number;
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ attempts: 4, baseMs: 250 });
 /** Retry delays never exceed this. */
 export const MAX_RETRY_DELAY_MS = 10_000;
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000;
+export const DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS = 25_000;
 
 export interface ResolvedOptions {
   url: string;
   serviceRoleKey: string;
-  logger: SupabaseDriverLogger;
+  logger: Logger;
   realtime: boolean;
   rpcTimeoutMs: number;
   retry: Readonly<RetryOptions>;
-  heartbeatIntervalMs: number;
+  socketHeartbeatIntervalMs: number;
 }
 
 export function resolveOptions(options: SupabaseDriverOptions): Readonly<ResolvedOptions> {
@@ -64,23 +58,15 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
   if (!(retry.baseMs >= 0)) throw new TypeError('retry.baseMs must be a number of at least 0');
   const rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   if (!(rpcTimeoutMs > 0)) throw new TypeError('rpcTimeoutMs must be a positive number');
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  if (!(heartbeatIntervalMs > 0)) throw new TypeError('heartbeatIntervalMs must be a positive number');
+  const socketHeartbeatIntervalMs = options.socketHeartbeatIntervalMs ?? DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS;
+  if (!(socketHeartbeatIntervalMs > 0)) throw new TypeError('socketHeartbeatIntervalMs must be a positive number');
   return Object.freeze({
     url: options.url,
     serviceRoleKey: options.serviceRoleKey,
-    logger: options.logger ?? silentLogger,
+    logger: options.logger ?? createLogger({ level: 'silent', pretty: false }),
     realtime: options.realtime ?? true,
     rpcTimeoutMs,
     retry: Object.freeze(retry),
-    heartbeatIntervalMs,
+    socketHeartbeatIntervalMs,
   });
 }
-
-const silentLogger: SupabaseDriverLogger = {
-  child: () => silentLogger,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};

@@ -2,7 +2,8 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { reconnectBackoffMs } from '../../reconnect-backoff.js';
 import { rpcError } from './errors.js';
-import { MAX_RETRY_DELAY_MS, type RetryOptions, type SupabaseDriverLogger } from './options.js';
+import type { Logger } from '../../logger.js';
+import { MAX_RETRY_DELAY_MS, type RetryOptions } from './options.js';
 
 /**
  * Calls the contract's functions through PostgREST (`.rpc(fn, namedArguments)`), each call bounded
@@ -14,12 +15,12 @@ import { MAX_RETRY_DELAY_MS, type RetryOptions, type SupabaseDriverLogger } from
  */
 export class RpcCaller {
   readonly #client: SupabaseClient;
-  readonly #logger: SupabaseDriverLogger;
+  readonly #logger: Logger;
   readonly #timeoutMs: number;
   readonly #retry: Readonly<RetryOptions>;
   readonly #stopped = new AbortController();
 
-  constructor(options: { client: SupabaseClient; logger: SupabaseDriverLogger; timeoutMs: number; retry: Readonly<RetryOptions> }) {
+  constructor(options: { client: SupabaseClient; logger: Logger; timeoutMs: number; retry: Readonly<RetryOptions> }) {
     this.#client = options.client;
     this.#logger = options.logger;
     this.#timeoutMs = options.timeoutMs;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { PgProxy } from '../../../chaos/tcp-proxy.js';
-import { LISTENER_APPLICATION_NAME } from '../../../src/drivers/postgres/listener.js';
+import { LISTENER_APPLICATION_NAME } from '../../../src/drivers/postgres/listen-wake-ups.js';
 import { createTestDatabase } from '../../support/database.js';
 import { startTestWorker, waitForJobs, waitUntil } from '../../support/worker.js';
 

@@ -22,7 +22,7 @@ function newDriver(options: Partial<SupabaseDriverOptions> = {}, logs: CapturedL
     url: ctx.standIn.url,
     serviceRoleKey: ctx.standIn.serviceRoleKey,
     logger: logs.logger,
-    heartbeatIntervalMs: 400,
+    socketHeartbeatIntervalMs: 400,
     retry: { attempts: 4, baseMs: 20 },
     ...options,
   });

@@ -24,7 +24,7 @@ export interface ListenerOptions {
  * "poll now" hint after every (re)connect (notifications sent while it was away are lost), and
  * checks itself with a periodic round trip so that a dead socket is replaced, not waited on.
  */
-export class NotificationListener {
+export class ListenWakeUps {
   readonly #options: Required<ListenerOptions>;
   readonly #stopped = new AbortController();
   #client: pg.Client | undefined;

@@ -1,7 +1,7 @@
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import type { WakeUpHint, WakeUpState } from '../driver.js';
 import { reconnectBackoffMs } from '../../reconnect-backoff.js';
-import type { SupabaseDriverLogger } from './options.js';
+import type { Logger } from '../../logger.js';
 
 /** Poll every queue: sent after each (re)subscription, since missed changes are not replayed. */
 const anyQueue = (): WakeUpHint => ({ queues: null, count: 0, nextRunAt: null });
@@ -24,7 +24,7 @@ const LEAVE_TIMEOUT_MS = 2_000;
  */
 export class RealtimeWakeUps {
   readonly #client: SupabaseClient;
-  readonly #logger: SupabaseDriverLogger;
+  readonly #logger: Logger;
   readonly #onHint: (hint: WakeUpHint) => void;
   readonly #onState: (state: WakeUpState) => void;
   #channel: RealtimeChannel | undefined;
@@ -38,7 +38,7 @@ export class RealtimeWakeUps {
 
   constructor(options: {
     client: SupabaseClient;
-    logger: SupabaseDriverLogger;
+    logger: Logger;
     onHint: (hint: WakeUpHint) => void;
     onState: (state: WakeUpState) => void;
   }) {
