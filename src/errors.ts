@@ -38,6 +38,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+  MIGRATION_LOCK_TIMEOUT: 'Another migrator held the migration lock longer than the lock timeout.',
   EMBEDDED_UNAVAILABLE: 'The embedded PostgreSQL cannot start here (not installed, or out of reach of the `postgres` OS user).',
 } as const;
 
@@ -71,14 +72,23 @@ export class RetryableJobError extends Error {
 }
 
 /** A job failure with a registered code, raised inside the processor (unknown task, bad payload, timeout). */
+/**
+ * A job failure with a code: one of the registry's, or the application's own (`GW_5XX`,
+ * `RATE_LIMITED`). A registered code keeps its registry's `retryable`; an application's code is
+ * retried unless `retryable: false` is given. Retries stop at the job's (and task's) max attempts.
+ */
 export class JobError extends Error {
-  readonly code: JobErrorCode;
+  readonly code: string;
   readonly retryable: boolean;
-  constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: string, message: string, options?: { retryable?: boolean; cause?: unknown }) {
+    if (typeof code !== 'string' || code.length < 1 || code.length > 200) {
+      throw new TypeError(`JobError: code must be a string of 1 to 200 characters, got ${JSON.stringify(code)}`);
+    }
     super(message, { cause: options?.cause });
     this.name = 'JobError';
     this.code = code;
-    this.retryable = JOB_ERROR_CODES[code].retryable;
+    const registered = Object.hasOwn(JOB_ERROR_CODES, code) ? JOB_ERROR_CODES[code as JobErrorCode].retryable : true;
+    this.retryable = options?.retryable ?? registered;
   }
 }
 
@@ -117,6 +127,18 @@ export function asDatabaseError(error: unknown, what: string): DatabaseError {
   const message = `${what}: ${err.message ?? String(error)}`;
   if (sqlState) return new DatabaseError(message, { sqlState, transient: isTransientSqlState(sqlState), cause: error });
   return new DatabaseError(message, { transient: true, unreachable: true, cause: error });
+}
+
+/** migrate() waited longer than its lock timeout for another migrator. */
+export class MigrationLockTimeoutError extends Error {
+  readonly code = 'MIGRATION_LOCK_TIMEOUT';
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(
+      `waited ${timeoutMs} ms for the migration lock: another migrate is still running (or stuck; its backend shows in pg_locks with locktype 'advisory')`,
+      options,
+    );
+    this.name = 'MigrationLockTimeoutError';
+  }
 }
 
 /** The embedded default cannot run here; the message says why and what to do, in one line. */

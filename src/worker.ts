@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { waitForDatabase } from './database/wait-for-database.js';
 import type { Database } from './database/open-database.js';
+import { countingErrors } from './drivers/error-counting.js';
 import { decideReadiness, type Readiness, type WorkerState } from './health/readiness.js';
 import { HealthServer } from './health/server.js';
 import type { Logger } from './logger.js';
@@ -107,9 +108,16 @@ export class Worker {
       await database.close();
       throw healthError;
     }
-    const driver = database.driver;
+    const driver = countingErrors(database.driver, this.metrics.databaseErrors);
     this.#driver = driver;
     shutdown.add({ name: 'database', stop: () => database.close() });
+    this.metrics.setTasks(tasks.names);
+    this.metrics.describeWorker({
+      version: VERSION,
+      transport: config.transport,
+      ready: async () => (await this.readiness()).ready,
+      wakeUpMode: () => this.#driver?.wakeUps.mode,
+    });
     if (health) shutdown.add({ name: 'health server', stop: () => health.stop() });
     await registerWorkflows(driver, tasks);
 

@@ -62,7 +62,7 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
   const client = (database: Database) => new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes });
   const commands: Record<string, (database: Database) => Promise<void>> = {
     migrate: async (database) => {
-      const { applied } = await migrate(database.url as string);
+      const { applied } = await migrate(database.url as string, { logger });
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
     enqueue: (database) => enqueueCommand(args, client(database)),

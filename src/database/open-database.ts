@@ -58,7 +58,7 @@ export async function openDatabase(config: Readonly<Config>, logger: Logger, use
       }
     }
     if (migrationsDue(config, use, startedEmbeddedServer)) {
-      const { applied } = await migrate(url);
+      const { applied } = await migrate(url, { logger });
       if (applied.length > 0 && use === 'worker') logger.info({ applied, database: redactUrl(url) }, 'applied migrations');
     }
   } catch (error) {

@@ -30,8 +30,8 @@ export interface Driver {
   fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null>;
   /** Gives jobs back without counting the attempt; returns the ids released. */
   release(workerId: string, ids: string[], reason: string): Promise<string[]>;
-  /** Records a running job's stage and progress; false if the worker no longer holds it. */
-  progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean>;
+  /** Records a running job's stage and progress; false if the worker no longer holds that attempt. */
+  progress(workerId: string, id: string, stage: string | null, progress: unknown, attempt?: number): Promise<boolean>;
   reclaimExpired(): Promise<number>;
 
   stats(): Promise<QueueStats[]>;

@@ -59,7 +59,8 @@ export class QueueMonitor {
     this.#metrics.oldestPendingAge.reset();
     for (const s of stats) {
       for (const status of STATUSES) this.#metrics.queueJobs.set({ queue: s.queue, status }, s[status]);
-      this.#metrics.oldestPendingAge.set({ queue: s.queue }, s.oldestPendingAgeSeconds ?? 0);
+      // Absent, not 0, while nothing is pending: 0 would read as "a job waiting 0 s".
+      if (s.oldestPendingAgeSeconds !== null) this.#metrics.oldestPendingAge.set({ queue: s.queue }, s.oldestPendingAgeSeconds);
     }
     const totals = summarize(stats);
     this.#logger.info({ ...totals, queues: stats }, 'queue statistics');

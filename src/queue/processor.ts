@@ -6,7 +6,7 @@ import type { WorkerMetrics } from '../metrics.js';
 import { ClaimTriggers } from './claim-triggers.js';
 import { JobAbort } from './job-abort.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { countOutcome } from './outcome-metrics.js';
+import { countClaimed, countOutcome } from './outcome-metrics.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { Prefetch } from './prefetch.js';
 import { runJob, type JobOutcome } from './run-job.js';
@@ -133,6 +133,7 @@ export class JobProcessor {
         return;
       }
       for (const job of jobs) this.#leases.claimed(job.id);
+      countClaimed(metrics, jobs);
       this.#buffer.push(...jobs);
       this.#startBuffered();
       if (jobs.length === want) this.#moreMayBeReady = true;
@@ -158,7 +159,7 @@ export class JobProcessor {
       workerId,
       driver,
       progress: async (stage, data) => {
-        const held = await driver.progress(workerId, job.id, stage, data ?? null);
+        const held = await driver.progress(workerId, job.id, stage, data ?? null, job.attempts);
         if (!held) entry.abort.abort('lease-lost');
       },
     })
@@ -174,7 +175,7 @@ export class JobProcessor {
 
   async #finish(entry: RunningJob, outcome: JobOutcome): Promise<void> {
     const ms = performance.now() - entry.startedAt;
-    this.#options.metrics.jobDuration.observe({ task: entry.job.task, outcome: outcome.kind }, ms / 1000);
+    this.#options.metrics.jobDuration.observe({ task: this.#options.metrics.taskLabel(entry.job.task), outcome: outcome.kind }, ms / 1000);
     this.#prefetch.recordRunTime(ms);
     await this.#recorder.record(entry.job, outcome, entry.logger, ms);
   }

@@ -1,6 +1,6 @@
+import type { Driver } from '../drivers/driver.js';
 import { JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Driver } from '../drivers/driver.js';
 import { JobWorkflow } from '../workflow/job-workflow.js';
 import { retryDelayMs } from '../workflow/retry-policy.js';
 import type { JobAbort } from './job-abort.js';
@@ -48,7 +48,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   }
 
   const timeoutMs = task.timeoutMs ?? options.timeoutMs;
-  const timer = setTimeout(() => abort.abort(new JobError('TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`)), timeoutMs);
+  const timeout = () => new JobError(task.timeoutCode ?? 'TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`, { retryable: true });
+  const timer = setTimeout(() => abort.abort(timeout()), timeoutMs);
   // Made on first use: a job that uses neither stages nor steps pays nothing.
   let workflow: JobWorkflow | undefined;
   const wf = () => {
@@ -64,7 +65,8 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     },
     attempt: job.attempts,
     workerId: options.workerId,
-    progress: options.progress,
+    // An attempt that ended (timed out, lost its lease) must not write over the next one's stage.
+    progress: (stage, data) => (abort.aborted ? Promise.resolve() : options.progress(stage, data)),
     get stage() {
       return wf().stage;
     },
@@ -88,7 +90,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const outcome = new Promise<JobOutcome>((resolve) => {
     abort.onAbort((reason) => resolve(outcomeOfAbort(reason)));
     if (abort.aborted) return;
-    const settle = (ok: boolean, value: unknown) => resolve(abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value, job, task));
+    const settle = (ok: boolean, value: unknown) => resolve(abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value));
     try {
       const result: unknown = handler({ ...job, payload }, ctx);
       if (isThenable(result)) result.then((value) => settle(true, value), (error: unknown) => settle(false, error));
@@ -98,7 +100,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     }
   });
   try {
-    const settled = withRetryDelay(await outcome, task, job, options.logger);
+    const settled = withRetryDelay(capRetries(await outcome, job, task), task, job, options.logger);
     return settled.kind === 'completed' && workflow?.completedInTransaction ? { ...settled, stored: true } : settled;
   } finally {
     clearTimeout(timer);
@@ -122,14 +124,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-function outcomeOfThrow(error: unknown, job: Job, task: TaskDefinition): JobOutcome {
+function outcomeOfThrow(error: unknown): JobOutcome {
   if (error instanceof PermanentJobError) {
     return { kind: 'failed', code: error.code, message: error.message, retryable: false, error, publicMessage: error.publicMessage };
   }
   if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
-  const retryable = task.maxAttempts === undefined || job.attempts < task.maxAttempts;
-  if (error instanceof RetryableJobError) return { kind: 'failed', code: error.code, message: error.message, retryable, error };
-  return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable, error };
+  if (error instanceof RetryableJobError) return { kind: 'failed', code: error.code, message: error.message, retryable: true, error };
+  return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable: true, error };
+}
+
+/** A task's maxAttempts caps retries whatever the failure (a throw, a JobError, a timeout). */
+function capRetries(outcome: JobOutcome, job: Job, task: TaskDefinition): JobOutcome {
+  if (outcome.kind !== 'failed' || !outcome.retryable || task.maxAttempts === undefined) return outcome;
+  return job.attempts < task.maxAttempts ? outcome : { ...outcome, retryable: false };
 }
 
 /** The outcome of an abort, by its reason: a timeout fails the job; shutdown and a lost lease do not. */

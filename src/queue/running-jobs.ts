@@ -16,7 +16,7 @@ export interface RunningJobsOptions {
   driver: Pick<Driver, 'release'>;
   workerId: string;
   logger: Logger;
-  metrics: Pick<WorkerMetrics, 'jobsInFlight' | 'jobsReleased'>;
+  metrics: Pick<WorkerMetrics, 'jobsInFlight' | 'jobsReleased' | 'taskLabel'>;
 }
 
 /** The jobs whose handlers are running: their aborts, the wait for them to drain, their release at stop. */
@@ -80,7 +80,7 @@ export class RunningJobs {
     const { driver, workerId, logger, metrics } = this.#options;
     try {
       const released = await driver.release(workerId, ids, 'worker shut down before the job finished');
-      for (const entry of entries) if (released.includes(entry.job.id)) metrics.jobsReleased.inc({ task: entry.job.task });
+      for (const entry of entries) if (released.includes(entry.job.id)) metrics.jobsReleased.inc({ task: metrics.taskLabel(entry.job.task) });
       logger.info({ released: released.length }, 'released unfinished jobs');
     } catch (error) {
       logger.error({ err: error, jobs: ids.length }, 'releasing unfinished jobs failed; they return when their leases expire');

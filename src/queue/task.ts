@@ -41,7 +41,9 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   schema?: PayloadSchema<Payload>;
   /** Per-task timeout; default JOB_TIMEOUT_MS. */
   timeoutMs?: number;
-  /** Caps retries below the job's own max_attempts. */
+  /** The code a timed-out attempt fails with (retried); default TIMEOUT. */
+  timeoutCode?: string;
+  /** Caps retries below the job's own max_attempts, whatever the failure (timeouts too). */
   maxAttempts?: number;
   /** Delay before each retry; default: the job's backoff (see RetryPolicy). */
   retry?: RetryPolicy;

@@ -87,7 +87,8 @@ $$;
 
 -- Enqueue many jobs in one statement from a JSON array of objects with the keys of enqueue_job
 -- (task required). Returns one id per element, in input order (elements sharing a live job_key
--- get the same id).
+-- get the same id); keys are locked in (job_key, user_id) order, so concurrent batches do not
+-- deadlock one another.
 create function public.enqueue_jobs(jobs jsonb)
 returns table (id uuid)
 language plpgsql
@@ -177,7 +178,9 @@ begin
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
            t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
     from to_insert t
-    order by t.ord
+    -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
+    -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).
+    order by t.job_key, t.task, t.user_id, t.ord
     -- A live job of this task with this key exists: touch nothing, but lock it and return its id.
     -- Only the service's own jobs count (from_user false): an end user's job never takes a key
     -- the service will use.
@@ -393,7 +396,15 @@ as $$
 $$;
 
 -- Record a running job's stage and progress for its owner to follow (Realtime UPDATE events).
-create function public.update_job_progress(id uuid, worker_id text, stage text default null, progress jsonb default null)
+-- Fenced like complete_job: only the lease holder, and with attempt given, only that attempt (a
+-- timed-out attempt of the same worker must not write over the next attempt's stage).
+create function public.update_job_progress(
+  id uuid,
+  worker_id text,
+  stage text default null,
+  progress jsonb default null,
+  attempt integer default null
+)
 returns boolean
 language sql
 volatile
@@ -407,6 +418,7 @@ as $$
     where j.id = update_job_progress.id
       and j.status = 'processing'
       and j.locked_by = update_job_progress.worker_id
+      and (update_job_progress.attempt is null or j.attempts = update_job_progress.attempt)
     returning 1
   )
   select exists (select 1 from done)

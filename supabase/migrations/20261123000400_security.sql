@@ -79,7 +79,7 @@ begin
     'public.complete_jobs(text, uuid[], jsonb, integer[])',
     'public.fail_job(uuid, text, text, text, boolean, integer, text, double precision)',
     'public.release_jobs(text, uuid[], text)',
-    'public.update_job_progress(uuid, text, text, jsonb)',
+    'public.update_job_progress(uuid, text, text, jsonb, integer)',
     'public.reclaim_expired_jobs()',
     'public.get_queue_stats()',
     'public.retry_job(uuid)',

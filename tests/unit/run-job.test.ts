@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as wait } from 'node:timers/promises';
-import { PermanentJobError } from '../../src/errors.js';
+import { JobError, PermanentJobError } from '../../src/errors.js';
 import type { Job } from '../../src/job.js';
 import { JobAbort } from '../../src/queue/job-abort.js';
 import { runJob, type RunJobOptions } from '../../src/queue/run-job.js';
@@ -101,4 +101,46 @@ test('an abort from outside (shutdown, lost lease) is not a failure', async () =
 test('a result JSON cannot hold fails with RESULT_NOT_SERIALIZABLE', async () => {
   const outcome = await run({ handler: () => ({ big: 10n }) });
   assert.ok(outcome.kind === 'failed' && outcome.code === 'RESULT_NOT_SERIALIZABLE' && !outcome.retryable);
+});
+
+test("a task's maxAttempts caps retries after a timeout and after a JobError too", async () => {
+  const slow: TaskDefinition = { maxAttempts: 2, timeoutMs: 10, handler: () => wait(200) };
+  const early = await run(slow, { job: job({ attempts: 1 }) });
+  assert.ok(early.kind === 'failed' && early.code === 'TIMEOUT' && early.retryable, 'attempt 1 of 2 is retried');
+  const last = await run(slow, { job: job({ attempts: 2 }) });
+  assert.ok(last.kind === 'failed' && last.code === 'TIMEOUT' && !last.retryable, 'attempt 2 of 2 is not');
+  const coded = await run({ maxAttempts: 3, handler: () => { throw new JobError('GW_5XX', 'bad gateway'); } }, { job: job({ attempts: 3 }) });
+  assert.ok(coded.kind === 'failed' && coded.code === 'GW_5XX' && !coded.retryable);
+});
+
+test("JobError: an app's own code fails retryably (or not, when told); a timeout's code can be named", async () => {
+  const gateway = await run({ handler: () => { throw new JobError('GW_5XX', 'upstream answered 502'); } });
+  assert.deepEqual(gateway.kind === 'failed' && [gateway.code, gateway.retryable, gateway.message], ['GW_5XX', true, 'upstream answered 502']);
+  const final = await run({ handler: () => { throw new JobError('QUOTA_GONE', 'no quota', { retryable: false }); } });
+  assert.deepEqual(final.kind === 'failed' && [final.code, final.retryable], ['QUOTA_GONE', false]);
+  const registered = await run({ handler: () => { throw new JobError('INVALID_PAYLOAD', 'late check'); } });
+  assert.deepEqual(registered.kind === 'failed' && [registered.code, registered.retryable], ['INVALID_PAYLOAD', false], 'a registered code keeps its registry entry');
+  const named = await run({ timeoutMs: 10, timeoutCode: 'GW_TIMEOUT', handler: () => wait(200) });
+  assert.deepEqual(named.kind === 'failed' && [named.code, named.retryable], ['GW_TIMEOUT', true]);
+  assert.throws(() => new JobError('', 'x'), /code must be a string of 1 to 200 characters/);
+});
+
+test('progress after the attempt timed out is refused: it never reaches the database', async () => {
+  const written: (string | null)[] = [];
+  let lateCall: Promise<void> | undefined;
+  const outcome = await run(
+    {
+      timeoutMs: 10,
+      handler: async (_j, ctx) => {
+        await ctx.progress('first');
+        await wait(50); // ignores its signal
+        lateCall = ctx.progress('late');
+      },
+    },
+    { progress: async (stage) => void written.push(stage) },
+  );
+  assert.ok(outcome.kind === 'failed' && outcome.code === 'TIMEOUT');
+  await wait(80);
+  await lateCall;
+  assert.deepEqual(written, ['first']);
 });

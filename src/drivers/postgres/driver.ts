@@ -5,8 +5,9 @@ import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { callFunction, inTransaction } from './function-call.js';
-import { WakeUpListeners } from '../wake-up-listeners.js';
 import { asDatabaseError } from '../../errors.js';
+import { retryOnDeadlock } from '../deadlock-retry.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
 import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
@@ -28,6 +29,15 @@ export interface PostgresDriverOptions {
 }
 
 /**
+ * 42P05 (a name already prepared on this backend) or 26000 (a name this backend never prepared):
+ * the server behind this connection changes between statements, as behind a transaction pooler.
+ */
+function sharedBackend(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '42P05' || code === '26000';
+}
+
+/**
  * The postgres transport: a pg Pool for the queue functions (named prepared statements, unless
  * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups.
  */
@@ -37,7 +47,7 @@ export class PostgresDriver implements Driver {
   readonly #logger: Logger;
   readonly #listeners = new WakeUpListeners();
   readonly #listener: ListenWakeUps | undefined;
-  readonly #prepare: boolean;
+  #prepare: boolean;
   #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
@@ -69,6 +79,7 @@ export class PostgresDriver implements Driver {
           logger: this.#logger,
           onHint: (hint) => this.#listeners.emit(hint),
           onState: (state) => (this.#wakeUps = state),
+          notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
           checkIntervalMs: options.listenCheckIntervalMs,
         })
       : undefined;
@@ -103,9 +114,8 @@ export class PostgresDriver implements Driver {
 
   async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     if (jobs.length === 0) return [];
-    const rows = await this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [
-      JSON.stringify(jobs.map(enqueueElement)),
-    ]);
+    const jobsJson = JSON.stringify(jobs.map(enqueueElement));
+    const rows = await retryOnDeadlock(() => this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [jobsJson]));
     return rows.map((r) => r.id);
   }
 
@@ -149,12 +159,13 @@ export class PostgresDriver implements Driver {
     return this.#ids('release_jobs', 'select public.release_jobs($1, $2::uuid[], $3) as id', workerId, ids, reason);
   }
 
-  async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
-    const rows = await this.#query<{ ok: boolean }>('update_job_progress', 'select public.update_job_progress($1, $2, $3, $4::jsonb) as ok', [
+  async progress(workerId: string, id: string, stage: string | null, progress: unknown, attempt?: number): Promise<boolean> {
+    const rows = await this.#query<{ ok: boolean }>('update_job_progress', 'select public.update_job_progress($1, $2, $3, $4::jsonb, $5) as ok', [
       id,
       workerId,
       stage,
       progress === undefined ? null : JSON.stringify(progress),
+      attempt ?? null,
     ]);
     return rows[0]?.ok === true;
   }
@@ -209,11 +220,26 @@ export class PostgresDriver implements Driver {
 
   async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
     try {
-      const config: pg.QueryConfig = this.#prepare ? { name: `supajobs_${name}`, text, values } : { text, values };
-      const result = await this.#pool.query<R>(config);
-      return result.rows;
+      if (!this.#prepare) return (await this.#pool.query<R>({ text, values })).rows;
+      try {
+        return (await this.#pool.query<R>({ name: `supajobs_${name}`, text, values })).rows;
+      } catch (error) {
+        if (!sharedBackend(error)) throw error;
+        // The statement failed before it ran (at Parse or Bind), so running it again is safe.
+        this.#usePooledStatements();
+        return (await this.#pool.query<R>({ text, values })).rows;
+      }
     } catch (error) {
       throw asDatabaseError(error, name);
     }
+  }
+
+  /** Named statements met a backend that is not this connection's own: a transaction pooler. */
+  #usePooledStatements(): void {
+    if (!this.#prepare) return;
+    this.#prepare = false;
+    this.#logger.warn(
+      'prepared statements collide (a transaction pooler such as PgBouncer shares backends between connections): using unnamed statements from now on',
+    );
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
@@ -14,6 +15,13 @@ export interface ListenerOptions {
   logger: Logger;
   onHint: (hint: WakeUpHint) => void;
   onState: (state: WakeUpState) => void;
+  /**
+   * Sends a NOTIFY from another connection. With it, wake-ups are reported live only once a
+   * notification really arrived: behind a transaction pooler LISTEN succeeds but never receives.
+   */
+  notify?: (channel: string, payload: string) => Promise<void>;
+  /** Wait this long before proving LISTEN again after a probe that received nothing (ms). */
+  reprobeMs?: number;
   /** A round trip on the LISTEN connection this often proves it alive (a half-open socket otherwise goes unnoticed). */
   checkIntervalMs?: number;
   checkTimeoutMs?: number;
@@ -25,7 +33,10 @@ export interface ListenerOptions {
  * checks itself with a periodic round trip so that a dead socket is replaced, not waited on.
  */
 export class ListenWakeUps {
-  readonly #options: Required<ListenerOptions>;
+  readonly #options: Required<Omit<ListenerOptions, 'notify'>> & Pick<ListenerOptions, 'notify'>;
+  /** A channel of this listener's own for its NOTIFY round trip. */
+  readonly #probeChannel = `supajobs_probe_${randomBytes(8).toString('hex')}`;
+  #unproven = false;
   readonly #stopped = new AbortController();
   #client: pg.Client | undefined;
   #loop: Promise<void> | undefined;
@@ -35,6 +46,7 @@ export class ListenWakeUps {
       ...options,
       checkIntervalMs: options.checkIntervalMs ?? 15_000,
       checkTimeoutMs: options.checkTimeoutMs ?? 5_000,
+      reprobeMs: options.reprobeMs ?? 60_000,
     };
   }
 
@@ -59,6 +71,11 @@ export class ListenWakeUps {
       this.#options.onState({ mode: 'connecting' });
       const { connected, error } = await this.#listenOnce(failedConnects > 0);
       if (this.#stopped.signal.aborted) break;
+      if (error === UNPROVEN) {
+        // A transaction pooler: polling is the guarantee; try again now and then (it may be fixed).
+        await pause(this.#options.reprobeMs, this.#stopped.signal);
+        continue;
+      }
       failedConnects = connected ? 1 : failedConnects + 1;
       const delay = reconnectBackoffMs(failedConnects);
       // The first failure of a streak, then every tenth: an outage must not flood the log.
@@ -106,17 +123,61 @@ export class ListenWakeUps {
       });
       unanswered.catch(() => undefined);
       await Promise.race([listening, stopped, unanswered]);
+      if (this.#options.notify && !(await this.#proveListen(client, stopped))) {
+        client.end().catch(() => undefined);
+        socketOf(client)?.destroy();
+        return { connected: false, error: UNPROVEN };
+      }
     } catch (error) {
       client.end().catch(() => undefined);
       socketOf(client)?.destroy();
       return { connected: false, error: error as Error };
     }
     this.#options.onState({ mode: 'live' });
-    if (afterLoss) this.#options.logger.info('LISTEN connection back; wake-ups are live again');
+    if (afterLoss || this.#unproven) this.#options.logger.info('LISTEN connection back; wake-ups are live again');
+    this.#unproven = false;
     this.#options.onHint({ queues: null, count: 0, nextRunAt: null });
     await Promise.all([ended, this.#checkAlive(client, closed.signal)]);
     await client.end().catch(() => undefined);
     return { connected: true, error: await ended };
+  }
+
+  /**
+   * A NOTIFY sent from another connection must come back on this one. Behind a transaction pooler
+   * LISTEN answers, but its backend is handed to other clients and nothing ever arrives.
+   */
+  async #proveListen(client: pg.Client, stopped: Promise<never>): Promise<boolean> {
+    const channel = this.#probeChannel;
+    await Promise.race([client.query(`listen ${channel}`), stopped]);
+    const token = randomBytes(8).toString('hex');
+    let onNotification: ((message: pg.Notification) => void) | undefined;
+    const arrived = new Promise<boolean>((resolve) => {
+      onNotification = (message) => {
+        if (message.channel === channel && message.payload === token) resolve(true);
+      };
+      client.on('notification', onNotification);
+    });
+    const notify = this.#options.notify as NonNullable<ListenerOptions['notify']>;
+    // A NOTIFY that could not be sent proves nothing: a failed attempt, retried with backoff.
+    const proved = await Promise.race([
+      notify(channel, token).then(() => arrived),
+      sleep(this.#options.checkTimeoutMs, false, { ref: false }),
+      stopped,
+    ]);
+    if (onNotification) client.off('notification', onNotification);
+    if (proved) {
+      await Promise.race([client.query(`unlisten ${channel}`), stopped]);
+      return true;
+    }
+    if (!this.#unproven) {
+      this.#unproven = true;
+      this.#options.logger.warn(
+        { retryInMs: this.#options.reprobeMs },
+        'LISTEN receives no notifications (a transaction pooler, such as PgBouncer in transaction mode?): polling only; for instant pick-up use a direct connection or a session pooler',
+      );
+    }
+    this.#options.onState({ mode: 'poll-only', reason: 'LISTEN receives no notifications (transaction pooler?), polling' });
+    return false;
   }
 
   async #checkAlive(client: pg.Client, closed: AbortSignal): Promise<void> {
@@ -136,6 +197,9 @@ export class ListenWakeUps {
     }
   }
 }
+
+/** The outcome of a connection whose LISTEN was proved not to receive. */
+const UNPROVEN = new Error('LISTEN receives no notifications');
 
 /** Sleeps ms; false when the signal aborted first. */
 async function pause(ms: number, signal: AbortSignal): Promise<boolean> {

@@ -2,6 +2,7 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { retryOnDeadlock } from '../deadlock-retry.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
@@ -79,12 +80,12 @@ export class SupabaseDriver implements Driver {
   }
 
   async enqueue(job: EnqueueInput): Promise<string> {
-    return this.#rpc.call<string>('enqueue_job', enqueueElement(job));
+    return retryOnDeadlock(() => this.#rpc.call<string>('enqueue_job', enqueueElement(job)));
   }
 
   async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     if (jobs.length === 0) return [];
-    const rows = await this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) });
+    const rows = await retryOnDeadlock(() => this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) }));
     return rows.map((r) => r.id);
   }
 
@@ -132,12 +133,13 @@ export class SupabaseDriver implements Driver {
     return this.#rpc.call<string[]>('release_jobs', { worker_id: workerId, ids, reason });
   }
 
-  async progress(workerId: string, id: string, stage: string | null, progress: unknown): Promise<boolean> {
+  async progress(workerId: string, id: string, stage: string | null, progress: unknown, attempt?: number): Promise<boolean> {
     const ok = await this.#rpc.call<boolean>('update_job_progress', {
       id,
       worker_id: workerId,
       stage,
       progress: progress === undefined ? null : progress,
+      attempt: attempt ?? null,
     });
     return ok === true;
   }

@@ -184,6 +184,50 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.equal(await driver.progress('someone-else', id, 'x', null), false);
     });
 
+    test("progress is fenced by attempt: a timed-out attempt cannot write over the next attempt's stage", async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'a', queue, backoffBaseSeconds: 0 });
+      const [first] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(await driver.fail(worker, { id, attempt: first!.attempts, errorCode: 'TIMEOUT', message: 'timed out', retryable: true }), 'pending');
+      const [second] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      assert.equal(second?.attempts, 2, 'the same worker claimed the job again');
+      assert.equal(await driver.progress(worker, id, 'attempt-2', { n: 2 }, second!.attempts), true);
+      assert.equal(await driver.progress(worker, id, 'attempt-1-late', { n: 1 }, first!.attempts), false);
+      const r = await row(id);
+      assert.equal(r.stage, 'attempt-2');
+      assert.deepEqual(r.progress, { n: 2 });
+    });
+
+    test('enqueue and enqueueMany try again when PostgreSQL aborts them as a deadlock victim (40P01)', async () => {
+      const queue = freshQueue();
+      // The real server raises the real SQLSTATE from a trigger, on the first row inserted after
+      // the sequence is reset (a sequence, because the aborted statement rolls back everything else).
+      await db.pool.query(`
+        create sequence if not exists public.deadlock_calls;
+        create or replace function public.raise_deadlock_once() returns trigger language plpgsql security definer set search_path = '' as $f$
+        begin
+          if nextval('public.deadlock_calls') = 1 then
+            raise exception 'deadlock detected' using errcode = '40P01';
+          end if;
+          return new;
+        end $f$;
+        drop trigger if exists deadlock_once on jobs;
+        create trigger deadlock_once before insert on jobs for each row when (new.queue like 'deadlock-%') execute function public.raise_deadlock_once();`);
+      const calls = async () => Number((await db.pool.query("select last_value from public.deadlock_calls")).rows[0].last_value);
+      try {
+        await db.pool.query("select setval('public.deadlock_calls', 1, false)");
+        const ids = await driver.enqueueMany([{ task: 'a', queue: `deadlock-${queue}`, jobKey: 'k2' }, { task: 'a', queue: `deadlock-${queue}`, jobKey: 'k1' }]);
+        assert.equal(await calls(), 3, 'one aborted try, then one that inserted both rows');
+        await db.pool.query("select setval('public.deadlock_calls', 1, false)");
+        const single = await driver.enqueue({ task: 'a', queue: `deadlock-${queue}` });
+        assert.equal(await calls(), 2);
+        const { rows } = await db.pool.query('select id, job_key from jobs where queue = $1 order by job_key nulls last', [`deadlock-${queue}`]);
+        assert.deepEqual(rows.map((r) => r.id), [ids[1], ids[0], single], "each job once, ids in the caller's order");
+      } finally {
+        await db.pool.query('drop trigger deadlock_once on jobs');
+      }
+    });
+
     test('reclaimExpired returns expired jobs to pending and fences the old worker', async () => {
       const queue = freshQueue();
       const id = await driver.enqueue({ task: 'a', queue });
