@@ -15,6 +15,7 @@ import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
 import { Worker } from './worker.js';
+import { loadTracing } from './tracing/load.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
 export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
@@ -28,6 +29,8 @@ export { QueueClient } from './queue/client.js';
 export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
+export { loadTracing, tracingRequested } from './tracing/load.js';
+export { NO_TRACING, type Tracing } from './tracing/tracing.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
 export type { DependencyResult, FlowJobInput } from './workflow/flows.js';
 export { writeFileAtomically } from './task-tools/atomic-file.js';
@@ -53,7 +56,7 @@ export interface CreateWorkerOptions {
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
   const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createConfiguredLogger(config);
-  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env });
 }
 
 export interface ConnectOptions {
@@ -66,8 +69,13 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions = {}): Promise<QueueClient> {
   const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createConfiguredLogger(config, { level: 'warn', pretty: false, base: undefined });
+  const tracing = await loadTracing(options.env ?? process.env, logger);
   const database = await openDatabase(config, logger, 'client');
-  return new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, close: () => database.close() });
+  return new QueueClient(database.driver, {
+    maxPayloadBytes: config.maxPayloadBytes,
+    tracing,
+    close: async () => (await tracing.flush(), await database.close()),
+  });
 }
 
 /** Enqueues one job on a connection of its own (for scripts; keep a QueueClient for anything frequent). */

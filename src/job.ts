@@ -28,6 +28,8 @@ export interface Job<Payload = unknown> {
   completedAt: Date | null;
   failedAt: Date | null;
   updatedAt: Date;
+  /** The producer's W3C trace context, stored at enqueue (null when the producer was not traced). */
+  traceparent: string | null;
 }
 
 /** What a producer gives to enqueue a job; only task is required. */
@@ -48,6 +50,11 @@ export interface EnqueueInput {
   /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */
   backoffBaseSeconds?: number;
   backoffMaxSeconds?: number;
+  /**
+   * The W3C traceparent to link the job's spans to. Default: the enqueue span's, when tracing is
+   * on; give one to join a trace of your own (e.g. an incoming request's).
+   */
+  traceparent?: string;
 }
 
 /** One row of get_queue_stats(). */

@@ -13,6 +13,7 @@ import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
 import { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 import { ShutdownCoordinator } from './shutdown.js';
+import { loadTracing } from './tracing/load.js';
 import { VERSION } from './version.js';
 import { deadLetterAlert } from './workflow/dead-letter-alert.js';
 import { registerWorkflows } from './workflow/register.js';
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** Where the OTEL_* variables are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type { WorkerState } from './health/readiness.js';
@@ -69,6 +72,9 @@ export class Worker {
     shutdown.add({ name: 'state: stopped', stop: async () => void (this.#state = 'stopped') });
 
     const tasks = await this.#loadTasks();
+    const tracing = await loadTracing(this.#options.env ?? process.env, logger);
+    // Added first, stopped last: the spans of the drain and the release are exported too.
+    if (tracing.enabled) shutdown.add({ name: 'tracing', stop: () => tracing.flush() });
     const health =
       this.#options.healthServer === false
         ? undefined
@@ -123,7 +129,7 @@ export class Worker {
 
     const alert = deadLetterAlert({ driver, logger, metrics: this.metrics, config });
     const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs, onReading: alert });
-    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics });
+    const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics, tracing });
     const reclaimer = new ExpiredLeaseReclaimer({
       driver,
       logger,

@@ -6,7 +6,7 @@ import type { EnqueueInput } from '../job.js';
 import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N] [--traceparent TP]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
 const FILE_CHUNK = 1_000;
@@ -18,6 +18,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     'run-at': { type: 'string' },
     key: { type: 'string' },
     'max-attempts': { type: 'string' },
+    traceparent: { type: 'string' },
     file: { type: 'string' },
   }, allowPositionals: true }));
   if (values.file) return enqueueFile(values.file, queue);
@@ -41,6 +42,8 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     runAt,
     jobKey: values.key,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
+    // A trace to join (e.g. a CI pipeline's); TRACEPARENT is the environment's convention for it.
+    traceparent: values.traceparent ?? process.env.TRACEPARENT,
   };
   process.stdout.write(`${await queue.enqueue(input)}\n`);
 }

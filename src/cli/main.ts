@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retryCommand } from './admin.js';
 import { UsageError } from './args.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
+import { loadTracing } from '../tracing/load.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
 
@@ -65,7 +66,15 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
       const { applied } = await migrate(database.url as string, { logger });
       process.stdout.write(applied.length ? `applied ${applied.join(', ')}\n` : 'up to date\n');
     },
-    enqueue: (database) => enqueueCommand(args, client(database)),
+    enqueue: async (database) => {
+      // Spans only when the OTEL_* variables ask for them (docs/tracing.md); flushed before exit.
+      const tracing = await loadTracing(process.env, logger);
+      try {
+        await enqueueCommand(args, new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes, tracing }));
+      } finally {
+        await tracing.flush();
+      }
+    },
     stats: (database) => statsCommand(args, client(database)),
     retry: (database) => retryCommand(args, client(database)),
     cancel: (database) => cancelCommand(args, client(database)),

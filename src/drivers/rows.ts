@@ -36,6 +36,7 @@ export function jobFromRow(row: Row): Job {
     completedAt: maybeDate(row.completed_at),
     failedAt: maybeDate(row.failed_at),
     updatedAt: date(row.updated_at),
+    traceparent: (row.traceparent as string | null) ?? null,
   };
 }
 
@@ -44,7 +45,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, version, progress, error_code, last_error, user_id, created_at, started_at';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, version, progress, error_code, last_error, user_id, created_at, started_at, traceparent';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every
@@ -81,6 +82,7 @@ export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
     user_id: input.userId,
     backoff_base_seconds: input.backoffBaseSeconds,
     backoff_max_seconds: input.backoffMaxSeconds,
+    traceparent: input.traceparent,
   };
 }
 

@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
+import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { checkEnqueueInput } from './enqueue-input.js';
 import type { EnqueueInput, QueueStats } from '../job.js';
 import { enqueueFlow, enqueueParent, type FlowJobInput } from '../workflow/flows.js';
@@ -12,11 +13,13 @@ export class QueueClient {
   readonly #driver: Driver;
   readonly #maxPayloadBytes: number;
   readonly #close: () => Promise<void>;
+  readonly #tracing: Tracing;
 
-  constructor(driver: Driver, options: { maxPayloadBytes?: number; close?: () => Promise<void> } = {}) {
+  constructor(driver: Driver, options: { maxPayloadBytes?: number; close?: () => Promise<void>; tracing?: Tracing } = {}) {
     this.#driver = driver;
     this.#maxPayloadBytes = options.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes;
     this.#close = options.close ?? (() => driver.stop());
+    this.#tracing = options.tracing ?? NO_TRACING;
   }
 
   /** Throws the error enqueue would (SQLSTATE 22023) without enqueueing: for a caller that reports where the input came from. */
@@ -26,13 +29,19 @@ export class QueueClient {
 
   enqueue(job: EnqueueInput): Promise<string> {
     checkEnqueueInput(job, this.#maxPayloadBytes);
-    return this.#driver.enqueue(job);
+    if (!this.#tracing.enabled) return this.#driver.enqueue(job);
+    return this.#tracing.enqueue({ tasks: [job.task], queues: [job.queue ?? 'default'], traceparent: job.traceparent }, (traceparent) =>
+      this.#driver.enqueue({ ...job, traceparent }),
+    );
   }
 
   /** One id per job, in order; one round trip. */
   enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
-    return this.#driver.enqueueMany(jobs);
+    if (!this.#tracing.enabled) return this.#driver.enqueueMany(jobs);
+    return this.#tracing.enqueue({ tasks: jobs.map((j) => j.task), queues: jobs.map((j) => j.queue ?? 'default') }, (traceparent) =>
+      this.#driver.enqueueMany(jobs.map((job) => (job.traceparent ? job : { ...job, traceparent }))),
+    );
   }
 
   /** Jobs that may depend on each other, in one transaction: see docs/workflows.md. */

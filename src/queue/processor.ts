@@ -3,6 +3,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { Job } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
+import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { ClaimTriggers } from './claim-triggers.js';
 import { JobAbort } from './job-abort.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -21,6 +22,8 @@ export interface ProcessorOptions extends ProcessorConfig {
   tasks: TaskRegistry;
   logger: Logger;
   metrics: WorkerMetrics;
+  /** Spans of claims and runs; default off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -38,6 +41,7 @@ export class JobProcessor {
   readonly #leases: LeaseKeeper;
   readonly #recorder: OutcomeRecorder;
   readonly #triggers: ClaimTriggers;
+  readonly #tracing: Tracing;
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
   /** A claim filled every slot, or a hint came while full: claim again when a slot frees. */
@@ -46,10 +50,12 @@ export class JobProcessor {
 
   constructor(options: ProcessorOptions) {
     this.#options = options;
+    this.#tracing = options.tracing ?? NO_TRACING;
     const { driver, workerId, leaseSeconds, logger, metrics } = options;
+    const count = countOutcome(metrics, logger);
     this.#running = new RunningJobs({ driver, workerId, logger, metrics });
     this.#leases = new LeaseKeeper({ driver, workerId, leaseSeconds, logger, onLost: (ids) => this.#onLeasesLost(ids) });
-    this.#recorder = new OutcomeRecorder({ driver, workerId, logger, leases: this.#leases, onRecorded: countOutcome(metrics, logger) });
+    this.#recorder = new OutcomeRecorder({ driver, workerId, logger, leases: this.#leases, onRecorded: (job, outcome) => (count(job, outcome), this.#tracing.recorded(job, outcome)) });
     this.#triggers = new ClaimTriggers({ driver, logger, queues: options.queues, pollIntervalMs: options.pollIntervalMs, onTrigger: () => this.wake() });
   }
 
@@ -118,6 +124,7 @@ export class JobProcessor {
       if (want <= 0 || !this.#active) return;
       this.#moreMayBeReady = false;
       let jobs: Job[];
+      const claimStartedAt = Date.now();
       try {
         metrics.claims.inc();
         jobs = await driver.claim({ workerId, queues, batchSize: want, leaseSeconds });
@@ -134,6 +141,7 @@ export class JobProcessor {
       }
       for (const job of jobs) this.#leases.claimed(job.id);
       countClaimed(metrics, jobs);
+      if (this.#tracing.enabled && jobs.length > 0) this.#tracing.claimed(jobs, claimStartedAt, workerId);
       this.#buffer.push(...jobs);
       this.#startBuffered();
       if (jobs.length === want) this.#moreMayBeReady = true;
@@ -149,8 +157,8 @@ export class JobProcessor {
 
   #start(job: Job): void {
     const { driver, workerId, tasks, jobTimeoutMs } = this.#options;
-    const entry = this.#running.add(job);
-    runJob({
+    const entry = this.#running.add(job, this.#tracing.startRun(job, workerId));
+    entry.trace.run(() => runJob({
       job,
       task: tasks.get(job.task),
       abort: entry.abort,
@@ -162,7 +170,7 @@ export class JobProcessor {
         const held = await driver.progress(workerId, job.id, stage, data ?? null, job.attempts);
         if (!held) entry.abort.abort('lease-lost');
       },
-    })
+    }))
       .then((outcome) => this.#finish(entry, outcome))
       .catch((error: unknown) => entry.logger().error({ err: error }, 'recording the job outcome failed'))
       .finally(() => {
@@ -177,6 +185,7 @@ export class JobProcessor {
     const ms = performance.now() - entry.startedAt;
     this.#options.metrics.jobDuration.observe({ task: this.#options.metrics.taskLabel(entry.job.task), outcome: outcome.kind }, ms / 1000);
     this.#prefetch.recordRunTime(ms);
+    entry.trace.finished(outcome);
     await this.#recorder.record(entry.job, outcome, entry.logger, ms);
   }
 

@@ -2,6 +2,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { Job } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
+import type { JobTrace } from '../tracing/tracing.js';
 import { JobAbort } from './job-abort.js';
 
 export interface RunningJob {
@@ -10,6 +11,8 @@ export interface RunningJob {
   startedAt: number;
   /** The job's child logger, made on first use: it costs more than a short job. */
   logger: () => Logger;
+  /** The job's run span (a constant no-op when tracing is off). */
+  trace: JobTrace;
 }
 
 export interface RunningJobsOptions {
@@ -34,10 +37,11 @@ export class RunningJobs {
     return this.#jobs.size;
   }
 
-  add(job: Job): RunningJob {
+  add(job: Job, trace: JobTrace): RunningJob {
     let logger: Logger | undefined;
-    const jobLogger = () => (logger ??= this.#options.logger.child({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts }));
-    const entry: RunningJob = { job, abort: new JobAbort(), startedAt: performance.now(), logger: jobLogger };
+    const jobLogger = () =>
+      (logger ??= this.#options.logger.child({ jobId: job.id, task: job.task, queue: job.queue, attempt: job.attempts, ...trace.logFields }));
+    const entry: RunningJob = { job, abort: new JobAbort(), startedAt: performance.now(), logger: jobLogger, trace };
     this.#jobs.set(job.id, entry);
     this.#options.metrics.jobsInFlight.inc();
     return entry;

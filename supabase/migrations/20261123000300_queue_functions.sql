@@ -44,7 +44,8 @@ create function public.enqueue_job(
   job_key text default null,
   user_id uuid default null,
   backoff_base_seconds double precision default null,
-  backoff_max_seconds double precision default null
+  backoff_max_seconds double precision default null,
+  traceparent text default null
 )
 returns uuid
 language plpgsql
@@ -55,7 +56,8 @@ begin
   return (select e.id from public.enqueue_jobs(jsonb_build_array(jsonb_build_object(
     'task', task, 'payload', payload, 'queue', queue, 'priority', priority,
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
-    'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds))) e);
+    'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
+    'traceparent', traceparent))) e);
 end
 $$;
 
@@ -64,7 +66,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision
+  backoff_max_seconds double precision, traceparent text
 )
 language sql
 volatile
@@ -81,7 +83,8 @@ as $$
          e.j ->> 'job_key',
          (e.j ->> 'user_id')::uuid,
          (e.j ->> 'backoff_base_seconds')::double precision,
-         (e.j ->> 'backoff_max_seconds')::double precision
+         (e.j ->> 'backoff_max_seconds')::double precision,
+         e.j ->> 'traceparent'
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
 
@@ -112,8 +115,8 @@ begin
     when jsonb_typeof(e.j -> 'task') is distinct from 'string' or length(e.j ->> 'task') not between 1 and 200
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
-                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds'
+                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds', 'traceparent'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, traceparent'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -136,6 +139,9 @@ begin
     when jsonb_typeof(e.j -> 'backoff_max_seconds') <> all (array['null', 'number']) then '"backoff_max_seconds" must be a number'
     when (e.j ->> 'backoff_max_seconds')::numeric not between 0 and 31536000
       then '"backoff_max_seconds" must be between 0 and 31536000 seconds'
+    when jsonb_typeof(e.j -> 'traceparent') <> all (array['null', 'string'])
+      or e.j ->> 'traceparent' !~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+      then '"traceparent" must be a W3C traceparent (00-<32 hex trace id>-<16 hex span id>-<2 hex flags>)'
   end as problem) p
   where p.problem is not null
   limit 1;
@@ -152,9 +158,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds)
+                               backoff_base_seconds, backoff_max_seconds, traceparent)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds
+             i.backoff_base_seconds, i.backoff_max_seconds, i.traceparent
       from input i
       order by i.ord
     )
@@ -174,9 +180,9 @@ begin
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
-                                  user_id, backoff_base_seconds, backoff_max_seconds)
+                                  user_id, backoff_base_seconds, backoff_max_seconds, traceparent)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.traceparent
     from to_insert t
     -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
     -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).

@@ -70,7 +70,7 @@ begin
     'public.job_id_guard()',
     'public.job_before_user_insert()',
     'public.job_check_user_live_jobs()',
-    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision)',
+    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text)',
     'public.enqueue_jobs(jsonb)',
     'public.claim_jobs(text, text[], integer, integer)',
     'public.claim_next_job(text, text[], integer)',

@@ -56,6 +56,10 @@ test('docker-compose.yml: PostgreSQL 17 with a health check, the worker waits fo
   assert.match(worker, /DATABASE_URL: postgres:\/\/\S+@postgres:5432\//);
   assert.match(worker, /depends_on:\s+postgres:\s+condition: service_healthy/);
   assert.match(worker, /restart: unless-stopped/);
+  // `docker compose up --scale worker=4`: a fixed host port would make the second replica fail.
+  const published = [...worker.matchAll(/^\s+- "?([^"\n]+)"?$/gm)].map((m) => m[1] as string).filter((p) => /8080$/.test(p));
+  assert.ok(published.length > 0, 'the health port is published');
+  for (const mapping of published) assert.match(mapping, /^(?:127\.0\.0\.1::|)8080$/, `"${mapping}" publishes a fixed host port`);
   const grace = /stop_grace_period: (\S+)/.exec(worker)?.[1];
   assert.ok(grace, 'the worker has a stop_grace_period');
   const shutdownMs = Number(/SHUTDOWN_TIMEOUT_MS: "?(\d+)"?/.exec(worker)?.[1] ?? DEFAULTS.shutdownTimeoutMs);
