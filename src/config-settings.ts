@@ -72,6 +72,11 @@ const thresholds = (text: string): Readonly<Record<string, number>> => {
   return Object.freeze(result);
 };
 
+const secretToken = (text: string) => {
+  if (text.length < 16) throw new Error('at least 16 characters');
+  return text;
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -109,6 +114,10 @@ export const SETTINGS = {
   /** Largest payload enqueue accepts (Realtime delivers at most 1,024 KB per change). */
   maxPayloadBytes: setting('MAX_PAYLOAD_BYTES', wholeNumber(1, 100 * 1024 * 1024), 512 * 1024, 'bytes, 1 to 104857600'),
   migrateOnStart: setting('MIGRATE_ON_START', yesNo, true, 'true or false'),
+  /** Serve the admin API and dashboard with this bearer token; null: they are not served (404). */
+  adminToken: setting<'ADMIN_TOKEN', string | null>('ADMIN_TOKEN', secretToken, null, 'a secret of at least 16 characters (unset: no admin API or dashboard)'),
+  /** How often the admin stream looks for new job events. */
+  adminStreamIntervalMs: setting('ADMIN_STREAM_INTERVAL_MS', wholeNumber(100, 60_000), 1_000, 'milliseconds, 100 to 60000'),
   embeddedDir: setting('EMBEDDED_DIR', anyText, '.supajobs', 'a folder for the embedded PostgreSQL', (dir) => path.resolve(dir)),
   embeddedPort: setting('EMBEDDED_PORT', wholeNumber(1, 65_535), 54329, 'a TCP port'),
   /** Dead letters per queue (queue → count; '*' every other queue) that fire the alert; null: off. */

@@ -38,6 +38,7 @@ export const PROCESS_ERROR_CODES = {
   DATABASE_ERROR: 'A queue function call failed; `sqlState` holds the SQLSTATE when the database answered.',
   DATABASE_UNREACHABLE: 'The database (or PostgREST) could not be reached.',
   INVALID_ARGUMENT: 'An argument given to the library or the CLI is invalid.',
+  WAIT_TIMEOUT: 'waitForJob gave up: the job had not finished when its timeout passed.',
   MIGRATION_LOCK_TIMEOUT: 'Another migrator held the migration lock longer than the lock timeout.',
   EMBEDDED_UNAVAILABLE: 'The embedded PostgreSQL cannot start here (not installed, or out of reach of the `postgres` OS user).',
 } as const;
@@ -155,5 +156,16 @@ export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
+  }
+}
+
+/** waitForJob's timeout passed before the job reached completed, failed or cancelled. */
+export class WaitTimeoutError extends Error {
+  readonly code = 'WAIT_TIMEOUT';
+  readonly jobId: string;
+  constructor(jobId: string, timeoutMs: number) {
+    super(`job ${jobId} did not finish within ${timeoutMs} ms`);
+    this.name = 'WaitTimeoutError';
+    this.jobId = jobId;
   }
 }

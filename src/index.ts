@@ -14,7 +14,7 @@ import { QueueClient } from './queue/client.js';
 import type { EnqueueInput } from './job.js';
 import type { AnyTask } from './queue/task.js';
 import type { TaskRegistry } from './queue/task-registry.js';
-import { Worker } from './worker.js';
+import { Worker, type WorkerOptions } from './worker.js';
 import { loadTracing } from './tracing/load.js';
 
 export { DEFAULTS, loadConfig, type Config } from './config.js';
@@ -27,6 +27,9 @@ export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
 export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
+export type { GroupStats, JobDetail, JobEvent, JobFilter, JobPage, PageRequest, QueueOverview } from './queue/lookups.js';
+export type { WaitOptions } from './queue/wait-for-job.js';
+export { WaitTimeoutError } from './errors.js';
 export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { loadTracing, tracingRequested } from './tracing/load.js';
@@ -50,13 +53,15 @@ export interface CreateWorkerOptions {
   logger?: Logger;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** The app's own routes on the worker's server (a Fastify plugin), e.g. a status endpoint. */
+  routes?: WorkerOptions['routes'];
 }
 
 /** A worker configured from the environment and .env (plus overrides), not yet started: call start(). */
 export function createWorker(options: CreateWorkerOptions = {}): Worker {
   const config = Object.freeze({ ...loadConfig(options.env ?? environmentWithDotenv()), ...options.config });
   const logger = options.logger ?? createConfiguredLogger(config);
-  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env });
+  return new Worker({ config, logger, tasks: options.tasks, healthServer: options.healthServer, env: options.env, routes: options.routes });
 }
 
 export interface ConnectOptions {

@@ -15,6 +15,7 @@ export interface Job<Payload = unknown> {
   lockedBy: string | null;
   leaseExpiresAt: Date | null;
   jobKey: string | null;
+  groupKey: string | null;
   stage: string | null;
   /** Counts stage changes: the compare-and-set of ctx.transition. */
   version: number;
@@ -45,6 +46,8 @@ export interface EnqueueInput {
   maxAttempts?: number;
   /** While a job with this key is pending or processing, enqueueing it again returns that job's id. */
   jobKey?: string;
+  /** Jobs that belong together (one upload, one import): listed, counted, retried and cancelled as one. */
+  groupKey?: string;
   /** Owner, for RLS. */
   userId?: string;
   /** Retry backoff of this job (defaults 2 s doubling, capped at 3600 s). */

@@ -55,17 +55,17 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /**
  * The logger a configuration asks for: its level, pino-pretty in development, JSON otherwise,
- * the service-role key and the database password masked, the worker id on every line. Options
+ * the service-role key, the database password and the admin token masked, the worker id on every line. Options
  * override (the library's connect() logs warnings only, without a worker id).
  */
 export function createConfiguredLogger(
-  config: Pick<Config, 'logLevel' | 'nodeEnv' | 'supabaseServiceRoleKey' | 'databaseUrl' | 'workerId'>,
+  config: Pick<Config, 'logLevel' | 'nodeEnv' | 'supabaseServiceRoleKey' | 'databaseUrl' | 'workerId' | 'adminToken'>,
   overrides: Partial<LoggerOptions> = {},
 ): Logger {
   return createLogger({
     level: config.logLevel,
     pretty: config.nodeEnv === 'development',
-    secrets: [config.supabaseServiceRoleKey, config.databaseUrl],
+    secrets: [config.supabaseServiceRoleKey, config.databaseUrl, config.adminToken],
     base: { workerId: config.workerId },
     ...overrides,
   });

@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify';
+import { registerAdmin } from './admin/admin-server.js';
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
 import { waitForDatabase } from './database/wait-for-database.js';
@@ -7,6 +9,7 @@ import { decideReadiness, type Readiness, type WorkerState } from './health/read
 import { HealthServer } from './health/server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
+import { QueueClient } from './queue/client.js';
 import { ExpiredLeaseReclaimer } from './queue/expired-lease-reclaimer.js';
 import { QueueMonitor } from './queue/monitor.js';
 import { JobProcessor } from './queue/processor.js';
@@ -28,6 +31,8 @@ export interface WorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;
   /** Serve /health, /ready and /metrics (default true). */
   healthServer?: boolean;
+  /** The app's own routes on the same server (a Fastify plugin: `async (app) => { app.get(...) }`). */
+  routes?: (app: FastifyInstance) => Promise<void>;
   /** Where the OTEL_* variables are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -43,6 +48,7 @@ export class Worker {
   #driver: Driver | undefined;
   #processor: JobProcessor | undefined;
   #health: HealthServer | undefined;
+  #client: QueueClient | undefined;
   /** The last attempt to reach the database at start failed. */
   #unreachable = false;
 
@@ -58,6 +64,11 @@ export class Worker {
 
   get driver(): Driver | undefined {
     return this.#driver;
+  }
+
+  /** A QueueClient on this worker's driver, once started (the admin API uses it). */
+  get client(): QueueClient | undefined {
+    return this.#client;
   }
 
   get healthAddress(): { host: string; port: number } | undefined {
@@ -86,6 +97,7 @@ export class Worker {
             workerId: config.workerId,
             version: VERSION,
             readiness: () => this.readiness(),
+            extend: (app) => this.#extend(app),
           });
     this.#health = health;
     // A stop before the driver is up ends the wait for the database and closes the health server.
@@ -116,6 +128,7 @@ export class Worker {
     }
     const driver = countingErrors(database.driver, this.metrics.databaseErrors);
     this.#driver = driver;
+    this.#client = new QueueClient(driver, { maxPayloadBytes: config.maxPayloadBytes });
     shutdown.add({ name: 'database', stop: () => database.close() });
     this.metrics.setTasks(tasks.names);
     this.metrics.describeWorker({
@@ -171,6 +184,14 @@ export class Worker {
       driver: this.#driver,
       unreachableAtStart: this.#unreachable,
     });
+  }
+
+  async #extend(app: FastifyInstance): Promise<void> {
+    const { config, logger, routes } = this.#options;
+    if (config.adminToken) {
+      await registerAdmin(app, { token: config.adminToken, client: () => this.#client, logger, streamIntervalMs: config.adminStreamIntervalMs });
+    }
+    if (routes) await app.register(routes);
   }
 
   async #loadTasks(): Promise<TaskRegistry> {

@@ -1,36 +1,43 @@
 import { parseArgs } from 'node:util';
 import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseDuration, usage } from './args.js';
+import { FILTER_OPTIONS, filterFromOptions } from './lookups.js';
 
-export const RETRY_HELP = 'supajobs retry <job-id> | supajobs retry --failed [--queue Q]';
-export const CANCEL_HELP = 'supajobs cancel <job-id>';
+export const RETRY_HELP = 'supajobs retry <job-id> | supajobs retry --failed [--queue Q] [--task T] [--group G] [--since 1h] [--status cancelled]';
+export const CANCEL_HELP = 'supajobs cancel <job-id> | supajobs cancel --all [--queue Q] [--task T] [--group G] [--since 1h] [--status processing]';
 export const PURGE_HELP = 'supajobs purge --older-than 7d [--include-failed]';
 
-export async function retryCommand(args: string[], queue: QueueClient): Promise<void> {
-  const { values, positionals } = usage(() => parseArgs({ args, options: { failed: { type: 'boolean' }, queue: { type: 'string' } }, allowPositionals: true }));
+export async function retryCommand(args: string[], client: QueueClient): Promise<void> {
+  const { values, positionals } = usage(() => parseArgs({ args, options: { failed: { type: 'boolean' }, ...FILTER_OPTIONS }, allowPositionals: true }));
   if (values.failed) {
-    process.stdout.write(`${await queue.retryFailed(values.queue)} failed jobs queued again\n`);
+    const filter = filterFromOptions(values);
+    process.stdout.write(`${await client.retryJobs(filter)} ${filter.status ?? 'failed'} jobs queued again\n`);
     return;
   }
   const [id] = positionals;
   if (!id) throw new UsageError('a job id or --failed is required');
-  if (!(await queue.retry(id))) throw new Error(`job ${id} is not failed or cancelled (or does not exist)`);
+  if (!(await client.retry(id))) throw new Error(`job ${id} is not failed or cancelled (or does not exist)`);
   process.stdout.write(`job ${id} queued again\n`);
 }
 
-export async function cancelCommand(args: string[], queue: QueueClient): Promise<void> {
-  const { positionals } = usage(() => parseArgs({ args, options: {}, allowPositionals: true }));
+export async function cancelCommand(args: string[], client: QueueClient): Promise<void> {
+  const { values, positionals } = usage(() => parseArgs({ args, options: { all: { type: 'boolean' }, ...FILTER_OPTIONS }, allowPositionals: true }));
+  if (values.all) {
+    const filter = filterFromOptions(values);
+    process.stdout.write(`${await client.cancelJobs(filter)} ${filter.status ?? 'pending'} jobs cancelled\n`);
+    return;
+  }
   const [id] = positionals;
-  if (!id) throw new UsageError('a job id is required');
-  if (!(await queue.cancel(id))) throw new Error(`job ${id} is not pending or processing (or does not exist)`);
+  if (!id) throw new UsageError('a job id or --all is required');
+  if (!(await client.cancel(id))) throw new Error(`job ${id} is not pending or processing (or does not exist)`);
   process.stdout.write(`job ${id} cancelled\n`);
 }
 
-export async function purgeCommand(args: string[], queue: QueueClient): Promise<void> {
+export async function purgeCommand(args: string[], client: QueueClient): Promise<void> {
   const { values } = usage(() => parseArgs({ args, options: { 'older-than': { type: 'string' }, 'include-failed': { type: 'boolean' } }, allowPositionals: true }));
   if (!values['older-than']) throw new UsageError('--older-than is required (e.g. 7d)');
   const statuses: ('completed' | 'cancelled' | 'failed')[] = ['completed', 'cancelled'];
   if (values['include-failed']) statuses.push('failed');
-  const purged = await queue.purge(parseDuration(values['older-than']), statuses);
+  const purged = await client.purge(parseDuration(values['older-than']), statuses);
   process.stdout.write(`${purged} jobs purged\n`);
 }

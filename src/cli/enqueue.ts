@@ -6,7 +6,7 @@ import type { EnqueueInput } from '../job.js';
 import type { QueueClient } from '../queue/client.js';
 import { UsageError, parseInteger, usage } from './args.js';
 
-export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--max-attempts N] [--traceparent TP]
+export const ENQUEUE_HELP = `supajobs enqueue <task> [payload-json] [--queue Q] [--priority N] [--run-at ISO] [--key K] [--group G] [--max-attempts N] [--traceparent TP]
 supajobs enqueue --file jobs.ndjson     one job object per line: {"task": "...", "payload": {...}, "queue": ...}`;
 
 const FILE_CHUNK = 1_000;
@@ -17,6 +17,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     priority: { type: 'string' },
     'run-at': { type: 'string' },
     key: { type: 'string' },
+    group: { type: 'string' },
     'max-attempts': { type: 'string' },
     traceparent: { type: 'string' },
     file: { type: 'string' },
@@ -41,6 +42,7 @@ export async function enqueueCommand(args: string[], queue: QueueClient): Promis
     priority: parseInteger(values.priority, 'priority'),
     runAt,
     jobKey: values.key,
+    groupKey: values.group,
     maxAttempts: parseInteger(values['max-attempts'], 'max-attempts'),
     // A trace to join (e.g. a CI pipeline's); TRACEPARENT is the environment's convention for it.
     traceparent: values.traceparent ?? process.env.TRACEPARENT,

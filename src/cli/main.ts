@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retryCommand } from './admin.js';
 import { UsageError } from './args.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
+import { LIST_HELP, SHOW_HELP, WAIT_HELP, listCommand, showCommand, waitCommand } from './lookups.js';
 import { loadTracing } from '../tracing/load.js';
 import { startCommand } from './start.js';
 import { STATS_HELP, statsCommand } from './stats.js';
@@ -20,6 +21,9 @@ const HELP = `supajobs ${VERSION}: background jobs for Supabase and PostgreSQL
   supajobs migrate               apply the SQL contract to DATABASE_URL (or the embedded default)
   ${ENQUEUE_HELP.split('\n').join('\n  ')}
   ${STATS_HELP}
+  ${SHOW_HELP}
+  ${LIST_HELP}
+  ${WAIT_HELP}
   ${RETRY_HELP}
   ${CANCEL_HELP}
   ${PURGE_HELP}
@@ -61,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
 async function runOnce(command: string, args: string[], config: Readonly<Config>, logger: Logger): Promise<number> {
   // Every command but migrate goes through the library's QueueClient: one way in for every rule.
   const client = (database: Database) => new QueueClient(database.driver, { maxPayloadBytes: config.maxPayloadBytes });
+  let exitCode = 0;
   const commands: Record<string, (database: Database) => Promise<void>> = {
     migrate: async (database) => {
       const { applied } = await migrate(database.url as string, { logger });
@@ -79,6 +84,9 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     retry: (database) => retryCommand(args, client(database)),
     cancel: (database) => cancelCommand(args, client(database)),
     purge: (database) => purgeCommand(args, client(database)),
+    show: (database) => showCommand(args, client(database)),
+    list: (database) => listCommand(args, client(database)),
+    wait: async (database) => void (exitCode = await waitCommand(args, client(database))),
   };
   const run = commands[command];
   if (!run) {
@@ -92,7 +100,7 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
   const database = await openDatabase(config, logger, 'client');
   try {
     await run(database);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${HELP}\n`);

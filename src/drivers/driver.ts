@@ -55,6 +55,12 @@ export interface Driver {
    */
   transaction?<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T>;
 
+  /**
+   * Calls one of the operator functions (look-ups, listings, bulk control) with named arguments.
+   * Returns what PostgREST would: the rows of a set-returning function, the value of a scalar one.
+   */
+  operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T>;
+
   /** One round trip to the database (readiness). */
   ping(): Promise<void>;
 
@@ -117,3 +123,16 @@ export interface WakeUpState {
   mode: 'live' | 'connecting' | 'poll-only';
   reason?: string;
 }
+
+/** The operator functions (supabase/migrations/*_operator_functions.sql) and what each returns. */
+export const OPERATOR_FUNCTIONS = {
+  list_jobs: 'rows',
+  get_job: 'value',
+  retry_jobs: 'value',
+  cancel_jobs: 'value',
+  get_group_stats: 'rows',
+  get_queue_overview: 'rows',
+  list_job_events: 'rows',
+} as const;
+
+export type OperatorFunction = keyof typeof OPERATOR_FUNCTIONS;

@@ -24,6 +24,7 @@ export function jobFromRow(row: Row): Job {
     lockedBy: (row.locked_by as string | null) ?? null,
     leaseExpiresAt: maybeDate(row.lease_expires_at),
     jobKey: (row.job_key as string | null) ?? null,
+    groupKey: (row.group_key as string | null) ?? null,
     stage: (row.stage as string | null) ?? null,
     version: (row.version as number | undefined) ?? 0,
     progress: row.progress ?? null,
@@ -45,7 +46,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, stage, version, progress, error_code, last_error, user_id, created_at, started_at, traceparent';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, group_key, stage, version, progress, error_code, last_error, user_id, created_at, started_at, traceparent';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every
@@ -79,6 +80,7 @@ export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
     run_at: runAt,
     max_attempts: input.maxAttempts,
     job_key: input.jobKey,
+    group_key: input.groupKey,
     user_id: input.userId,
     backoff_base_seconds: input.backoffBaseSeconds,
     backoff_max_seconds: input.backoffMaxSeconds,

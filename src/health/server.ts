@@ -12,6 +12,8 @@ export interface HealthServerOptions {
   workerId: string;
   version: string;
   readiness: () => Promise<Readiness>;
+  /** More routes on the same server (the admin API and dashboard, the app's own), added before it listens. */
+  extend?: (app: FastifyInstance) => Promise<void>;
 }
 
 /**
@@ -41,7 +43,13 @@ export class HealthServer {
     // without a health server never needs it.
     const { default: Fastify } = await import('fastify');
     if (this.#stopped) return;
-    const app = (this.#app = Fastify({ logger: false, return503OnClosing: true, forceCloseConnections: true }));
+    const app = (this.#app = Fastify({
+      logger: false,
+      return503OnClosing: true,
+      forceCloseConnections: true,
+      // An unknown field is an error (a misspelt filter must not silently list everything).
+      ajv: { customOptions: { removeAdditional: false } },
+    }));
     const options = this.#options;
     app.get('/health', async () => ({
       status: 'ok',
@@ -63,6 +71,7 @@ export class HealthServer {
       reply.header('content-type', options.registry.contentType);
       return options.registry.metrics();
     });
+    await options.extend?.(app);
     await app.listen({ host: options.host, port: options.port });
     if (this.#stopped) return void (await app.close());
     const address = app.server.address();

@@ -1,13 +1,23 @@
 import { DEFAULTS } from '../config.js';
 import type { Driver } from '../drivers/driver.js';
+import { DatabaseError } from '../errors.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, QueueStats } from '../job.js';
+import type { EnqueueInput, Job, QueueStats } from '../job.js';
+import { jobFromRow } from '../drivers/rows.js';
+import {
+  detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow,
+  type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
+} from './lookups.js';
+import { waitForJob, type WaitOptions } from './wait-for-job.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import { enqueueFlow, enqueueParent, type FlowJobInput } from '../workflow/flows.js';
 
 /**
- * What a producer or an admin tool uses: enqueue (with the payload limit checked before the
- * database is reached), statistics and job control, over any driver.
+ * The one way in to the queue for producers and operators (library, CLI, admin API): enqueue
+ * (with the payload limit checked before the database is reached), look-ups, statistics and job
+ * control, over any driver. The rules themselves live in the SQL functions it calls.
  */
 export class QueueClient {
   readonly #driver: Driver;
@@ -56,12 +66,62 @@ export class QueueClient {
     return enqueueParent(this.#driver, parent, children);
   }
 
+  /** The job and its history (oldest event first), or null when there is no such job. */
+  async getJob(id: string): Promise<JobDetail | null> {
+    if (!UUID.test(id)) return null;
+    return detailFromValue(await this.#driver.operate('get_job', { id }));
+  }
+
+  /** Jobs matching the filter, newest first, one page at a time (keyset: stable while jobs are added). */
+  async listJobs(filter: JobFilter = {}, page: PageRequest = {}): Promise<JobPage> {
+    const limit = page.limit ?? 50;
+    const rows = await this.#driver.operate<{ cursor: string; job: Record<string, unknown> }[]>('list_jobs', {
+      ...filterArguments(filter),
+      ...(page.after === undefined ? {} : { after_cursor: page.after }),
+      page_size: limit,
+    });
+    const jobs = rows.map((row) => jobFromRow(row.job));
+    return { jobs, nextCursor: rows.length === limit ? (rows[rows.length - 1]?.cursor ?? null) : null };
+  }
+
+  /** Resolves with the job once it is completed, failed or cancelled; rejects with WAIT_TIMEOUT. */
+  waitForJob(id: string, options: WaitOptions = {}): Promise<Job> {
+    if (!UUID.test(id)) return Promise.reject(invalid(`"${id}" is not a job id`));
+    const look = async (jobId: string) => (await this.getJob(jobId))?.job ?? null;
+    return waitForJob(id, look, (nudge) => this.#driver.onWakeUp(nudge), options);
+  }
+
   stats(): Promise<QueueStats[]> {
     return this.#driver.stats();
   }
 
+  /** Per queue: live counts, the oldest ready job's age, and the last hour's throughput and success rate. */
+  async overview(): Promise<QueueOverview[]> {
+    return (await this.#driver.operate<Record<string, unknown>[]>('get_queue_overview', {})).map(overviewFromRow);
+  }
+
+  async groupStats(group: string): Promise<GroupStats> {
+    const [row] = await this.#driver.operate<Record<string, unknown>[]>('get_group_stats', { group_key: group });
+    return groupStatsFromRow(row ?? { group_key: group });
+  }
+
+  /** Recent history: the newest events (newest first), or with afterId those after it (oldest first). */
+  async events(options: { afterId?: number; limit?: number } = {}): Promise<JobEvent[]> {
+    const rows = await this.#driver.operate<Record<string, unknown>[]>('list_job_events', {
+      after_id: options.afterId ?? null,
+      max_rows: options.limit ?? 50,
+    });
+    return rows.map(eventFromRow);
+  }
+
   retry(id: string): Promise<boolean> {
+    if (!UUID.test(id)) return Promise.resolve(false);
     return this.#driver.retry(id);
+  }
+
+  /** Runs again every failed job matching the filter (status 'cancelled' for cancelled ones); returns how many. */
+  retryJobs(filter: JobFilter = {}): Promise<number> {
+    return this.#driver.operate<number>('retry_jobs', { ...filterArguments(filter), status: filter.status ?? 'failed' });
   }
 
   retryFailed(queue?: string): Promise<number> {
@@ -69,7 +129,13 @@ export class QueueClient {
   }
 
   cancel(id: string): Promise<boolean> {
+    if (!UUID.test(id)) return Promise.resolve(false);
     return this.#driver.cancel(id);
+  }
+
+  /** Cancels every pending job matching the filter (status 'processing' for running ones); returns how many. */
+  cancelJobs(filter: JobFilter = {}): Promise<number> {
+    return this.#driver.operate<number>('cancel_jobs', { ...filterArguments(filter), status: filter.status ?? 'pending' });
   }
 
   purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number> {
@@ -79,4 +145,8 @@ export class QueueClient {
   close(): Promise<void> {
     return this.#close();
   }
+}
+
+function invalid(message: string): DatabaseError {
+  return new DatabaseError(message, { sqlState: '22023', transient: false });
 }

@@ -28,7 +28,7 @@ export function checkEnqueueInput(input: EnqueueInput, maxPayloadBytes: number, 
 }
 
 const ENQUEUE_KEYS = new Set<string>([
-  'task', 'payload', 'queue', 'priority', 'runAt', 'maxAttempts', 'jobKey', 'userId', 'backoffBaseSeconds', 'backoffMaxSeconds', 'traceparent',
+  'task', 'payload', 'queue', 'priority', 'runAt', 'maxAttempts', 'jobKey', 'groupKey', 'userId', 'backoffBaseSeconds', 'backoffMaxSeconds', 'traceparent',
 ] satisfies (keyof EnqueueInput)[]);
 
 /** The same error the database raises for a bad argument (SQLSTATE 22023), so callers handle one kind. */

@@ -27,6 +27,9 @@ create table public.jobs (
   locked_by            text,
   lease_expires_at     timestamptz,
   job_key              text check (length(job_key) between 1 and 512),
+  -- Jobs that belong together (one upload's files, one import's rows): listed, counted, retried
+  -- and cancelled as one (the operator functions, indexed by jobs_group_idx).
+  group_key            text check (length(group_key) between 1 and 200),
   stage                text check (length(stage) <= 200),
   progress             jsonb,
   result               jsonb,

@@ -172,7 +172,7 @@ create trigger jobs_id_fixed
   when (old.id is distinct from new.id)
   execute function public.job_id_guard();
 
--- An end user's insert (through RLS) names only task, payload, run_at and job_key; everything
+-- An end user's insert (through RLS) names only task, payload, run_at, job_key and group_key; all
 -- the queue trusts is set here: owner, status, attempts, priority from the owner's plan tier,
 -- and queue and attempts from job_client_tasks, which also says which tasks users may enqueue.
 -- The tier also bounds what users insert: payload size and run_at (now .. max_run_at_ahead)

@@ -45,6 +45,7 @@ create function public.enqueue_job(
   user_id uuid default null,
   backoff_base_seconds double precision default null,
   backoff_max_seconds double precision default null,
+  group_key text default null,
   traceparent text default null
 )
 returns uuid
@@ -57,6 +58,7 @@ begin
     'task', task, 'payload', payload, 'queue', queue, 'priority', priority,
     'run_at', run_at, 'max_attempts', max_attempts, 'job_key', job_key, 'user_id', user_id,
     'backoff_base_seconds', backoff_base_seconds, 'backoff_max_seconds', backoff_max_seconds,
+    'group_key', group_key,
     'traceparent', traceparent))) e);
 end
 $$;
@@ -66,7 +68,7 @@ create function public.job_input_rows(jobs jsonb)
 returns table (
   ord bigint, new_id uuid, task text, payload jsonb, queue text, priority integer, run_at timestamptz,
   max_attempts integer, job_key text, user_id uuid, backoff_base_seconds double precision,
-  backoff_max_seconds double precision, traceparent text
+  backoff_max_seconds double precision, group_key text, traceparent text
 )
 language sql
 volatile
@@ -84,6 +86,7 @@ as $$
          (e.j ->> 'user_id')::uuid,
          (e.j ->> 'backoff_base_seconds')::double precision,
          (e.j ->> 'backoff_max_seconds')::double precision,
+         e.j ->> 'group_key',
          e.j ->> 'traceparent'
   from jsonb_array_elements(jobs) with ordinality as e(j, ord)
 $$;
@@ -115,8 +118,8 @@ begin
     when jsonb_typeof(e.j -> 'task') is distinct from 'string' or length(e.j ->> 'task') not between 1 and 200
       then '"task" must be a string of 1 to 200 characters'
     when e.j - array['task', 'payload', 'queue', 'priority', 'run_at', 'max_attempts',
-                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds', 'traceparent'] <> '{}'::jsonb
-      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, traceparent'
+                     'job_key', 'user_id', 'backoff_base_seconds', 'backoff_max_seconds', 'group_key', 'traceparent'] <> '{}'::jsonb
+      then 'the only keys are task, payload, queue, priority, run_at, max_attempts, job_key, user_id, backoff_base_seconds, backoff_max_seconds, group_key, traceparent'
     when jsonb_typeof(e.j -> 'queue') <> all (array['null', 'string']) or length(e.j ->> 'queue') not between 1 and 200
       then '"queue" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'priority') <> all (array['null', 'number']) then '"priority" must be a number'
@@ -127,6 +130,8 @@ begin
       then '"max_attempts" must be an integer between 1 and 1000'
     when jsonb_typeof(e.j -> 'job_key') <> all (array['null', 'string']) or length(e.j ->> 'job_key') not between 1 and 512
       then '"job_key" must be a string of 1 to 512 characters'
+    when jsonb_typeof(e.j -> 'group_key') <> all (array['null', 'string']) or length(e.j ->> 'group_key') not between 1 and 200
+      then '"group_key" must be a string of 1 to 200 characters'
     when jsonb_typeof(e.j -> 'run_at') <> all (array['null', 'string']) then '"run_at" must be a timestamp string'
     -- A string naming infinity is either infinite or unreadable: refused here either way.
     when e.j ->> 'run_at' ilike '%infinity%' then '"run_at" must be a finite timestamp'
@@ -158,9 +163,9 @@ begin
     ),
     inserted as (
       insert into public.jobs (id, task, payload, queue, priority, run_at, max_attempts, user_id,
-                               backoff_base_seconds, backoff_max_seconds, traceparent)
+                               backoff_base_seconds, backoff_max_seconds, group_key, traceparent)
       select i.new_id, i.task, i.payload, i.queue, i.priority, i.run_at, i.max_attempts, i.user_id,
-             i.backoff_base_seconds, i.backoff_max_seconds, i.traceparent
+             i.backoff_base_seconds, i.backoff_max_seconds, i.group_key, i.traceparent
       from input i
       order by i.ord
     )
@@ -180,9 +185,9 @@ begin
   ),
   inserted as (
     insert into public.jobs as j (id, task, payload, queue, priority, run_at, max_attempts, job_key,
-                                  user_id, backoff_base_seconds, backoff_max_seconds, traceparent)
+                                  user_id, backoff_base_seconds, backoff_max_seconds, group_key, traceparent)
     select t.new_id, t.task, t.payload, t.queue, t.priority, t.run_at, t.max_attempts, t.job_key,
-           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.traceparent
+           t.user_id, t.backoff_base_seconds, t.backoff_max_seconds, t.group_key, t.traceparent
     from to_insert t
     -- Keys are inserted (and live jobs holding them locked) in one canonical order, whatever the
     -- caller's: two batches sharing keys in different orders would otherwise deadlock (40P01).

@@ -21,10 +21,10 @@ grant select, insert, update, delete on table public.job_priority_tiers, public.
 -- raw error text (last_error, job_events.message), which may name internal hosts. They see
 -- error_code and public_error, the message a handler chose for them. Column grants also bound
 -- what Realtime sends an owner following their jobs.
-grant insert (task, payload, run_at, job_key) on table public.jobs to authenticated;
+grant insert (task, payload, run_at, job_key, group_key) on table public.jobs to authenticated;
 grant select (id, task, queue, payload, status, priority, run_at, attempts, max_attempts,
               backoff_base_seconds, backoff_max_seconds, job_key, stage, progress, result,
-              error_code, public_error, user_id, from_user, created_at, started_at, completed_at,
+              error_code, public_error, user_id, from_user, group_key, created_at, started_at, completed_at,
               failed_at, updated_at)
   on table public.jobs to authenticated;
 grant select (id, job_id, user_id, queue, task, event, from_status, to_status, stage, attempt,
@@ -70,7 +70,7 @@ begin
     'public.job_id_guard()',
     'public.job_before_user_insert()',
     'public.job_check_user_live_jobs()',
-    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text)',
+    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text, text)',
     'public.enqueue_jobs(jsonb)',
     'public.claim_jobs(text, text[], integer, integer)',
     'public.claim_next_job(text, text[], integer)',

@@ -3,11 +3,11 @@ import type { Logger } from '../../logger.js';
 import { createLogger, redactUrl } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
-import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { callFunction, inTransaction } from './function-call.js';
+import { WakeUpListeners } from '../wake-up-listeners.js';
 import { asDatabaseError } from '../../errors.js';
 import { retryOnDeadlock } from '../deadlock-retry.js';
-import { WakeUpListeners } from '../wake-up-listeners.js';
 import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
@@ -211,6 +211,20 @@ export class PostgresDriver implements Driver {
     return inTransaction(this.#pool, fn);
   }
 
+  async operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T> {
+    const names = Object.keys(args);
+    // Names come from the caller's code, never from input; checked anyway, as they are spliced in.
+    if (!(fn in OPERATOR_FUNCTIONS) || names.some((name) => !/^[a-z_]+$/.test(name))) throw new Error(`operate: bad call ${fn}`);
+    const call = `public.${fn}(${names.map((name, i) => `${name} => $${i + 1}`).join(', ')})`;
+    const values = names.map((name) => {
+      const value = args[name];
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? JSON.stringify(value) : value;
+    });
+    if (OPERATOR_FUNCTIONS[fn] === 'rows') return (await this.#query(fn, `select * from ${call}`, values, false)) as T;
+    const rows = await this.#query<{ value: unknown }>(fn, `select ${call} as value`, values, false);
+    return (rows[0]?.value ?? null) as T;
+  }
+
   /** A function of (worker_id, ids, x) that returns the ids it applied to; no call for no ids. */
   async #ids(name: string, text: string, workerId: string, ids: string[], extra: unknown): Promise<string[]> {
     if (ids.length === 0) return [];
@@ -218,9 +232,9 @@ export class PostgresDriver implements Driver {
     return rows.map((r) => r.id);
   }
 
-  async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<R[]> {
+  async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[], prepare = true): Promise<R[]> {
     try {
-      if (!this.#prepare) return (await this.#pool.query<R>({ text, values })).rows;
+      if (!this.#prepare || !prepare) return (await this.#pool.query<R>({ text, values })).rows;
       try {
         return (await this.#pool.query<R>({ name: `supajobs_${name}`, text, values })).rows;
       } catch (error) {

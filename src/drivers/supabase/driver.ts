@@ -1,7 +1,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
-import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { retryOnDeadlock } from '../deadlock-retry.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { createWorkerClient } from './client.js';
@@ -163,6 +163,10 @@ export class SupabaseDriver implements Driver {
 
   async cancel(id: string): Promise<boolean> {
     return (await this.#rpc.call<boolean>('cancel_job', { id })) === true;
+  }
+
+  operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T> {
+    return this.#rpc.call<T>(fn, args);
   }
 
   async purge(olderThanSeconds: number, statuses: ('completed' | 'failed' | 'cancelled')[] = ['completed', 'cancelled']): Promise<number> {

@@ -13,7 +13,7 @@ const CRUD = ['DELETE', 'INSERT', 'SELECT', 'UPDATE'];
 export const USER_JOB_COLUMNS = [
   'id', 'task', 'queue', 'payload', 'status', 'priority', 'run_at', 'attempts', 'max_attempts',
   'backoff_base_seconds', 'backoff_max_seconds', 'job_key', 'stage', 'progress', 'result',
-  'error_code', 'public_error', 'user_id', 'from_user', 'created_at', 'started_at', 'completed_at',
+  'error_code', 'public_error', 'user_id', 'from_user', 'group_key', 'created_at', 'started_at', 'completed_at',
   'failed_at', 'updated_at',
 ];
 /** Of job_events: not worker_id, message (raw error text). */
@@ -21,7 +21,7 @@ export const USER_EVENT_COLUMNS = [
   'id', 'job_id', 'user_id', 'queue', 'task', 'event', 'from_status', 'to_status', 'stage', 'attempt',
   'actor', 'error_code', 'created_at',
 ];
-const USER_INSERT_COLUMNS = ['task', 'payload', 'run_at', 'job_key'];
+const USER_INSERT_COLUMNS = ['task', 'payload', 'run_at', 'job_key', 'group_key'];
 
 /** object → grantee → privileges (sorted). Objects missing here: no grant to any API role. */
 const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
@@ -98,7 +98,7 @@ export const privilegeProbes: Probe[] = [
       );
       assert.deepEqual(
         rows.map((r) => r.fn),
-        ['cancel_my_job', 'get_queue_depth', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_check_user_live_jobs', 'purge_jobs', 'save_job_step'],
+        ['cancel_my_job', 'get_queue_depth', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step'],
       );
     },
   },

@@ -1,0 +1,153 @@
+import { jobFromRow } from '../drivers/rows.js';
+import type { Job, JobStatus } from '../job.js';
+
+/** Which jobs a listing, a bulk retry or a bulk cancel applies to; every field optional. */
+export interface JobFilter {
+  status?: JobStatus;
+  queue?: string;
+  task?: string;
+  group?: string;
+  /** Created at or after. */
+  createdAfter?: Date | string;
+  /** Created before. */
+  createdBefore?: Date | string;
+}
+
+export interface PageRequest {
+  /** The `nextCursor` of the previous page; absent for the first. */
+  after?: string;
+  /** 1–500, default 50. */
+  limit?: number;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Pass as `after` for the next page; null when this page was the last. */
+  nextCursor: string | null;
+}
+
+/** One row of job_events: a status or stage change. */
+export interface JobEvent {
+  id: number;
+  jobId: string;
+  queue: string;
+  task: string;
+  /** 'enqueued', the new status, or 'stage'. */
+  event: string;
+  fromStatus: string | null;
+  toStatus: string;
+  stage: string | null;
+  attempt: number;
+  workerId: string | null;
+  actor: string;
+  errorCode: string | null;
+  message: string | null;
+  createdAt: Date;
+}
+
+export interface JobDetail {
+  job: Job;
+  /** Oldest first. */
+  events: JobEvent[];
+}
+
+export interface GroupStats {
+  group: string;
+  total: number;
+  pending: number;
+  processing: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  firstCreatedAt: Date | null;
+  lastCreatedAt: Date | null;
+}
+
+/** One row of get_queue_overview(): live counts and the last hour. */
+export interface QueueOverview {
+  queue: string;
+  pending: number;
+  scheduled: number;
+  processing: number;
+  failed: number;
+  oldestPendingAgeSeconds: number | null;
+  completedLastHour: number;
+  failedLastHour: number;
+  /** completed / (completed + failed) over the last hour; null when neither happened. */
+  successRate: number | null;
+  /** 60 numbers, oldest minute first. */
+  completionsPerMinute: number[];
+}
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => Number(v);
+const maybeNum = (v: unknown): number | null => (v == null ? null : Number(v));
+const maybeDate = (v: unknown): Date | null => (v == null ? null : v instanceof Date ? v : new Date(v as string));
+
+/** The SQL functions' filter arguments (snake_case, absent ones left out). */
+export function filterArguments(filter: JobFilter): Row {
+  const time = (v: Date | string | undefined) => (v instanceof Date ? v.toISOString() : v);
+  const args: Row = {
+    status: filter.status,
+    queue: filter.queue,
+    task: filter.task,
+    group_key: filter.group,
+    created_after: time(filter.createdAfter),
+    created_before: time(filter.createdBefore),
+  };
+  for (const key of Object.keys(args)) if (args[key] === undefined) delete args[key];
+  return args;
+}
+
+export function eventFromRow(row: Row): JobEvent {
+  return {
+    id: num(row.id),
+    jobId: row.job_id as string,
+    queue: row.queue as string,
+    task: row.task as string,
+    event: row.event as string,
+    fromStatus: (row.from_status as string | null) ?? null,
+    toStatus: row.to_status as string,
+    stage: (row.stage as string | null) ?? null,
+    attempt: num(row.attempt),
+    workerId: (row.worker_id as string | null) ?? null,
+    actor: row.actor as string,
+    errorCode: (row.error_code as string | null) ?? null,
+    message: (row.message as string | null) ?? null,
+    createdAt: maybeDate(row.created_at) as Date,
+  };
+}
+
+export function detailFromValue(value: { job: Row; events: Row[] } | null): JobDetail | null {
+  if (!value) return null;
+  return { job: jobFromRow(value.job), events: value.events.map(eventFromRow) };
+}
+
+export function groupStatsFromRow(row: Row): GroupStats {
+  return {
+    group: row.group_key as string,
+    total: num(row.total),
+    pending: num(row.pending),
+    processing: num(row.processing),
+    completed: num(row.completed),
+    failed: num(row.failed),
+    cancelled: num(row.cancelled),
+    firstCreatedAt: maybeDate(row.first_created_at),
+    lastCreatedAt: maybeDate(row.last_created_at),
+  };
+}
+
+export function overviewFromRow(row: Row): QueueOverview {
+  return {
+    queue: row.queue as string,
+    pending: num(row.pending),
+    scheduled: num(row.scheduled),
+    processing: num(row.processing),
+    failed: num(row.failed),
+    oldestPendingAgeSeconds: maybeNum(row.oldest_pending_age_seconds),
+    completedLastHour: num(row.completed_last_hour),
+    failedLastHour: num(row.failed_last_hour),
+    successRate: maybeNum(row.success_rate),
+    completionsPerMinute: ((row.completions_per_minute as unknown[]) ?? []).map(num),
+  };
+}
