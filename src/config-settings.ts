@@ -61,6 +61,17 @@ const queueList = (text: string) => {
   return names;
 };
 
+/** `5` (every queue) or `emails=1,default=10,*=20`. */
+const thresholds = (text: string): Readonly<Record<string, number>> => {
+  const result: Record<string, number> = {};
+  for (const part of text.split(',').map((p) => p.trim())) {
+    if (!/^(?:[^=]{1,200}=)?[1-9][0-9]{0,8}$/.test(part)) throw new Error('a count, or queue=count pairs');
+    const at = part.lastIndexOf('=');
+    result[at < 0 ? '*' : part.slice(0, at)] = Number(part.slice(at + 1));
+  }
+  return Object.freeze(result);
+};
+
 const secretToken = (text: string) => {
   if (text.length < 16) throw new Error('at least 16 characters');
   return text;
@@ -117,4 +128,9 @@ export const SETTINGS = {
   controlSyncIntervalMs: setting('CONTROL_SYNC_INTERVAL_MS', wholeNumber(100, 3_600_000), 10_000, 'milliseconds, 100 to 3600000'),
   /** While a queue this worker claims from is paused or limited, or keyed jobs run: claim again this soon after a short claim. */
   flowControlPollMs: setting('FLOW_CONTROL_POLL_MS', wholeNumber(10, 3_600_000), 500, 'milliseconds, 10 to 3600000'),
+  /** Dead letters per queue (queue → count; '*' every other queue) that fire the alert; null: off. */
+  deadLetterAlertThreshold: setting<'DEAD_LETTER_ALERT_THRESHOLD', Readonly<Record<string, number>> | null>(
+    'DEAD_LETTER_ALERT_THRESHOLD', thresholds, null, 'a count (every queue) or queue=count pairs, e.g. emails=1,*=10'),
+  /** The dead-letter alert is also POSTed here as JSON. */
+  deadLetterAlertWebhookUrl: setting<'DEAD_LETTER_ALERT_WEBHOOK_URL', string | null>('DEAD_LETTER_ALERT_WEBHOOK_URL', urlText, null, 'an http(s) URL'),
 };

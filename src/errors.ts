@@ -11,6 +11,23 @@ export const JOB_ERROR_CODES = {
   RESULT_NOT_SERIALIZABLE: { retryable: false, description: 'The handler returned a value that cannot be stored as JSON.' },
   LEASE_EXPIRED: { retryable: true, description: 'The worker holding the job stopped renewing its lease; set by reclaim_expired_jobs().' },
   RELEASED: { retryable: true, description: 'A stopping worker gave the job back unfinished; the attempt was not counted.' },
+  STEP_TIMEOUT: { retryable: true, description: 'A step (ctx.step) ran longer than its timeoutMs.' },
+  STAGE_TRANSITION_INVALID: { retryable: false, description: 'ctx.transition asked for a move the task\'s declared stages do not allow (SQLSTATE SJ001).' },
+  STAGE_VERSION_CONFLICT: { retryable: true, description: 'Another writer changed the job\'s stage since this attempt read it (SQLSTATE SJ002).' },
+  DEPENDENCY_FAILED: { retryable: false, description: 'A job this one depends on failed (dead letter); set by SQL on the waiting job.' },
+  DEPENDENCY_CANCELLED: { retryable: false, description: 'A job this one depends on was cancelled; set by SQL on the waiting job.' },
+  TRANSACTION_UNAVAILABLE: { retryable: false, description: 'ctx.transaction on the supabase transport, which has no client-side transactions.' },
+  SANDBOX_TIMEOUT: { retryable: true, description: 'runSandboxed: the process ran past its wall or CPU time and its group was killed.' },
+  SANDBOX_OOM: { retryable: false, description: 'runSandboxed: the process ran out of its memory limit.' },
+  SANDBOX_CRASH: { retryable: true, description: 'runSandboxed: the process exited non-zero or by a signal.' },
+  SANDBOX_BAD_OUTPUT: { retryable: false, description: 'runSandboxed: stdout was not JSON, too large, or failed the schema.' },
+  HTTP_CLIENT_ERROR: { retryable: false, description: 'httpCall: a 4xx answer (but 408, 425, 429).' },
+  HTTP_THROTTLED: { retryable: true, description: 'httpCall: 408, 425 or 429; retried after Retry-After when sent.' },
+  HTTP_SERVER_ERROR: { retryable: true, description: 'httpCall: a 5xx answer; retried after Retry-After when sent.' },
+  HTTP_NETWORK: { retryable: true, description: 'httpCall: the request failed before an answer (refused, reset, DNS).' },
+  HTTP_CIRCUIT_OPEN: { retryable: true, description: "httpCall: the host's circuit breaker is open after repeated failures." },
+  HOOK_NOT_FOUND: { retryable: false, description: 'A hook job names a task or hook this worker does not have.' },
+  STAGES_NOT_DECLARED: { retryable: false, description: 'ctx.transition on a task whose stages are not registered (SQLSTATE SJ003).' },
 } as const satisfies Record<string, { retryable: boolean; description: string }>;
 
 export type JobErrorCode = keyof typeof JOB_ERROR_CODES;
@@ -44,6 +61,19 @@ export class PermanentJobError extends Error {
   }
 }
 
+/** Thrown by a handler: the attempt fails with the application's own code and is retried (after retryAfterMs, when given). */
+export class RetryableJobError extends Error {
+  readonly code: string;
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { code: string; retryAfterMs?: number; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'RetryableJobError';
+    this.code = options.code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A job failure with a registered code, raised inside the processor (unknown task, bad payload, timeout). */
 /**
  * A job failure with a code: one of the registry's, or the application's own (`GW_5XX`,
  * `RATE_LIMITED`). A registered code keeps its registry's `retryable`; an application's code is

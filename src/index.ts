@@ -23,7 +23,7 @@ export type { Driver, WakeUpHint, WakeUpState } from './drivers/driver.js';
 export { PostgresDriver, type PostgresDriverOptions } from './drivers/postgres/driver.js';
 export { SupabaseDriver } from './drivers/supabase/driver.js';
 export type { SupabaseDriverOptions } from './drivers/supabase/options.js';
-export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from './errors.js';
+export { DatabaseError, JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from './errors.js';
 export { createLogger, type Logger } from './logger.js';
 export { migrate } from './migrate.js';
 export { QueueClient } from './queue/client.js';
@@ -40,6 +40,14 @@ export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { loadTracing, tracingRequested } from './tracing/load.js';
 export { NO_TRACING, type Tracing } from './tracing/tracing.js';
 export { Worker, type WorkerOptions, type WorkerState } from './worker.js';
+export type { DependencyResult, FlowJobInput } from './workflow/flows.js';
+export { writeFileAtomically } from './task-tools/atomic-file.js';
+export { httpCall, type HttpCallOptions, type HttpErrorCodes } from './task-tools/http-call.js';
+export { runSandboxed, type SandboxLimits, type SandboxOptions } from './task-tools/sandboxed-process.js';
+export type { Hook, HookEvent, LifecycleEvent, TaskHooks } from './workflow/hooks.js';
+export type { StepOptions, WorkflowContext } from './workflow/job-workflow.js';
+export type { RetryPolicy } from './workflow/retry-policy.js';
+export type { StageDeclaration } from './workflow/stages.js';
 
 export interface CreateWorkerOptions {
   tasks?: Record<string, AnyTask> | TaskRegistry;

@@ -1,5 +1,6 @@
 /** A job as the queue functions return it (public.jobs), in camelCase. */
-export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+/** waiting: held until the jobs it depends on completed (enqueue_flow). */
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'waiting';
 
 export interface Job<Payload = unknown> {
   id: string;
@@ -16,6 +17,8 @@ export interface Job<Payload = unknown> {
   jobKey: string | null;
   groupKey: string | null;
   stage: string | null;
+  /** Counts stage changes: the compare-and-set of ctx.transition. */
+  version: number;
   progress: unknown;
   result: unknown;
   errorCode: string | null;

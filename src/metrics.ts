@@ -32,6 +32,7 @@ export interface WorkerMetrics {
   scheduleEnabled: Gauge<'schedule'>;
   scheduleLastTick: Gauge<'schedule'>;
   scheduleTicks: Counter<'schedule'>;
+  deadLetterAlerts: Counter<'queue'>;
   databaseErrors: Counter<'operation'>;
   /** The task label of a job: its name if this worker runs it, else UNREGISTERED_TASK. */
   taskLabel(task: string): string;
@@ -92,6 +93,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     scheduleEnabled: new Gauge({ name: 'supajobs_schedule_enabled', help: '1 while the schedule is enabled (job_schedules)', labelNames: ['schedule'], registers }),
     scheduleLastTick: new Gauge({ name: 'supajobs_schedule_last_tick_timestamp_seconds', help: 'The latest tick of the schedule enqueued or passed over (Unix time)', labelNames: ['schedule'], registers }),
     scheduleTicks: new Counter({ name: 'supajobs_schedule_ticks_enqueued_total', help: 'Schedule ticks this worker enqueued', labelNames: ['schedule'], registers }),
+    deadLetterAlerts: new Counter({ name: 'supajobs_dead_letter_alerts_total', help: 'Dead-letter alerts this worker fired (one per crossing, fleet-wide)', labelNames: ['queue'], registers }),
     databaseErrors: new Counter({ name: 'supajobs_database_errors_total', help: 'Failed database calls, by operation (claim, heartbeat, complete, ...)', labelNames: ['operation'], registers }),
     taskLabel: (task) => (tasks.has(task) ? task : UNREGISTERED_TASK),
     setTasks(names) {

@@ -20,6 +20,8 @@ import { startScheduling } from './schedules/start-scheduling.js';
 import { ShutdownCoordinator } from './shutdown.js';
 import { loadTracing } from './tracing/load.js';
 import { VERSION } from './version.js';
+import { deadLetterAlert } from './workflow/dead-letter-alert.js';
+import { registerWorkflows } from './workflow/register.js';
 
 /** The example tasks (echo, noop, sleep), used when neither tasks nor TASKS_DIR are given. */
 export const BUILTIN_TASKS_DIR = new URL('./tasks/', import.meta.url).pathname;
@@ -143,8 +145,10 @@ export class Worker {
       wakeUpMode: () => this.#driver?.wakeUps.mode,
     });
     if (health) shutdown.add({ name: 'health server', stop: () => health.stop() });
+    await registerWorkflows(driver, tasks);
 
-    const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs });
+    const alert = deadLetterAlert({ driver, logger, metrics: this.metrics, config });
+    const monitor = new QueueMonitor({ driver, logger, metrics: this.metrics, intervalMs: config.monitorIntervalMs, onReading: alert });
     const processor = new JobProcessor({ ...config, driver, tasks, logger, metrics: this.metrics, tracing });
     const reclaimer = new ExpiredLeaseReclaimer({
       driver,

@@ -49,6 +49,20 @@ export interface Driver {
   callRows(fn: string, args: Record<string, unknown>): Promise<Record<string, unknown>[]>;
 
   /**
+   * Calls another function of the contract by name with named arguments (a plain object, or an
+   * array of objects, is jsonb; an array of scalars a SQL array) and returns its single (scalar or jsonb) result. For the calls off the hot path:
+   * workflows (stages, steps), registration.
+   */
+  call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T>;
+
+  /**
+   * Runs fn in one database transaction (committed when fn resolves, rolled back when it
+   * rejects). Only the postgres transport has it: PostgREST runs each call in a transaction of
+   * its own.
+   */
+  transaction?<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T>;
+
+  /**
    * Calls one of the operator functions (look-ups, listings, bulk control) with named arguments.
    * Returns what PostgREST would: the rows of a set-returning function, the value of a scalar one.
    */
@@ -61,6 +75,12 @@ export interface Driver {
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void;
   /** How wake-ups currently arrive, for /ready and logs. */
   readonly wakeUps: WakeUpState;
+}
+
+/** The connection a transaction runs on (a pg client: parameters $1, $2, …). */
+export interface TransactionClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 
 export interface ClaimRequest {
@@ -85,6 +105,13 @@ export interface Failure {
   retryable: boolean;
   /** What the job's owner may read of the failure (jobs.public_error). */
   publicMessage?: string | null;
+  /** Wait this long before the retry (the task's retry policy, a Retry-After); default: the job's backoff. */
+  retryDelayMs?: number;
+}
+
+/** fail_job's retry_delay_seconds for a failure (null: the job's own backoff). */
+export function retryDelaySeconds(failure: Failure): number | null {
+  return failure.retryDelayMs === undefined ? null : Math.min(31_536_000, Math.max(0, failure.retryDelayMs / 1000));
 }
 
 /**

@@ -26,6 +26,7 @@ export function jobFromRow(row: Row): Job {
     jobKey: (row.job_key as string | null) ?? null,
     groupKey: (row.group_key as string | null) ?? null,
     stage: (row.stage as string | null) ?? null,
+    version: (row.version as number | undefined) ?? 0,
     progress: row.progress ?? null,
     result: row.result ?? null,
     errorCode: (row.error_code as string | null) ?? null,
@@ -46,7 +47,7 @@ export function jobFromRow(row: Row): Job {
  * claimedJobFromRow). Fewer columns, and three timestamps instead of six, to parse per job.
  */
 export const CLAIMED_COLUMNS =
-  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, group_key, stage, progress, error_code, last_error, user_id, concurrency_key, created_at, started_at, traceparent';
+  'id, task, queue, payload, priority, run_at, attempts, max_attempts, job_key, group_key, stage, version, progress, error_code, last_error, user_id, concurrency_key, created_at, started_at, traceparent';
 
 /**
  * A row claim_jobs just returned, read from CLAIMED_COLUMNS. What it leaves out holds for every

@@ -14,6 +14,7 @@ import { waitForJob, type WaitOptions } from './wait-for-job.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import { ScheduleStore } from '../schedules/schedule-store.js';
 import { QueueControls } from './queue-controls.js';
+import { enqueueFlow, enqueueParent, type FlowJobInput } from '../workflow/flows.js';
 
 /**
  * The one way in to the queue for producers and operators (library, CLI, admin API): enqueue
@@ -59,6 +60,18 @@ export class QueueClient {
     return this.#tracing.enqueue({ tasks: jobs.map((j) => j.task), queues: jobs.map((j) => j.queue ?? 'default') }, (traceparent) =>
       this.#driver.enqueueMany(jobs.map((job) => (job.traceparent ? job : { ...job, traceparent }))),
     );
+  }
+
+  /** Jobs that may depend on each other, in one transaction: see docs/workflows.md. */
+  enqueueFlow(jobs: FlowJobInput[]): Promise<string[]> {
+    jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
+    return enqueueFlow(this.#driver, jobs);
+  }
+
+  /** A parent that runs once every child completed; it reads their results with ctx.dependencyResults(). */
+  enqueueParent(parent: EnqueueInput, children: EnqueueInput[]): Promise<{ parent: string; children: string[] }> {
+    [parent, ...children].forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
+    return enqueueParent(this.#driver, parent, children);
   }
 
   /** The job and its history (oldest event first), or null when there is no such job. */

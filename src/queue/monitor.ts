@@ -19,7 +19,10 @@ export class QueueMonitor {
   #lastFailed: number | undefined;
   #checking: Promise<void> | undefined;
 
-  constructor(options: { driver: Driver; logger: Logger; metrics: WorkerMetrics; intervalMs: number }) {
+  readonly #onReading: ((stats: QueueStats[]) => Promise<void>) | undefined;
+
+  constructor(options: { driver: Driver; logger: Logger; metrics: WorkerMetrics; intervalMs: number; onReading?: (stats: QueueStats[]) => Promise<void> }) {
+    this.#onReading = options.onReading;
     this.#driver = options.driver;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -67,6 +70,7 @@ export class QueueMonitor {
     }
     this.#lastFailed = totals.failed;
     await this.#readControls();
+    await this.#onReading?.(stats).catch((error: unknown) => this.#logger.warn({ err: error }, 'acting on queue statistics failed'));
   }
 
   /** The queue-control gauges (paused, limits) from get_queue_controls(). */

@@ -13,6 +13,8 @@ export interface RecordedFailure {
   retryable: boolean;
   /** For the job's owner (jobs.public_error); null: none. */
   publicMessage?: string | null;
+  /** Wait this long before the retry (default: the job's backoff in SQL). */
+  retryDelayMs?: number;
 }
 
 export interface OutcomeRecorderOptions {
@@ -63,6 +65,8 @@ export class OutcomeRecorder {
     switch (outcome.kind) {
       case 'completed':
         if (this.#options.logger.isLevelEnabled('debug')) logger().debug({ durationMs: Math.round(durationMs) }, 'job completed');
+        // Committed with the handler's own writes (ctx.transaction): nothing left to store.
+        if (outcome.stored) return void this.#options.onRecorded?.(job, { kind: 'completed' });
         void this.complete(job, outcome.result);
         return;
       case 'failed':
@@ -95,6 +99,7 @@ export class OutcomeRecorder {
           message: failure.message,
           retryable: failure.retryable,
           publicMessage: failure.publicMessage ?? null,
+          retryDelayMs: failure.retryDelayMs,
         }),
       );
       if (status === undefined) return;

@@ -173,6 +173,7 @@ export class JobProcessor {
       timeoutMs: jobTimeoutMs,
       logger: entry.logger,
       workerId,
+      driver,
       progress: async (stage, data) => {
         const held = await driver.progress(workerId, job.id, stage, data ?? null, job.attempts);
         if (!held) entry.abort.abort('lease-lost');

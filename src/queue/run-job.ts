@@ -1,5 +1,8 @@
-import { JOB_ERROR_CODES, JobError, PermanentJobError, type JobErrorCode } from '../errors.js';
+import type { Driver } from '../drivers/driver.js';
+import { JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { JobWorkflow } from '../workflow/job-workflow.js';
+import { retryDelayMs } from '../workflow/retry-policy.js';
 import type { JobAbort } from './job-abort.js';
 import type { Job } from '../job.js';
 import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
@@ -8,8 +11,9 @@ import { validatePayload, type JobContext, type TaskDefinition } from './task.js
 export type AbortCause = 'shutdown' | 'lease-lost';
 
 export type JobOutcome =
-  | { kind: 'completed'; result: unknown }
-  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown; publicMessage?: string | null }
+  /** stored: already committed with the handler's own writes (ctx.transaction). */
+  | { kind: 'completed'; result: unknown; stored?: boolean }
+  | { kind: 'failed'; code: string; message: string; retryable: boolean; error: unknown; publicMessage?: string | null; retryDelayMs?: number }
   /** Stopped from outside (shutdown, lost lease): nothing is recorded by the handler's side. */
   | { kind: 'aborted'; cause: AbortCause };
 
@@ -23,6 +27,8 @@ export interface RunJobOptions {
   logger: () => Logger;
   workerId: string;
   progress: JobContext['progress'];
+  /** For ctx.step and ctx.transition (absent: they throw). */
+  driver?: Driver;
 }
 
 /**
@@ -44,6 +50,12 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const timeoutMs = task.timeoutMs ?? options.timeoutMs;
   const timeout = () => new JobError(task.timeoutCode ?? 'TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`, { retryable: true });
   const timer = setTimeout(() => abort.abort(timeout()), timeoutMs);
+  // Made on first use: a job that uses neither stages nor steps pays nothing.
+  let workflow: JobWorkflow | undefined;
+  const wf = () => {
+    if (!options.driver) throw new TypeError('ctx.step and ctx.transition need a worker with a database');
+    return (workflow ??= new JobWorkflow({ driver: options.driver, job, workerId: options.workerId, abort, stages: task.stages }));
+  };
   const ctx: JobContext = {
     get logger() {
       return options.logger();
@@ -55,7 +67,24 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     workerId: options.workerId,
     // An attempt that ended (timed out, lost its lease) must not write over the next one's stage.
     progress: (stage, data) => (abort.aborted ? Promise.resolve() : options.progress(stage, data)),
+    get stage() {
+      return wf().stage;
+    },
+    get version() {
+      return wf().version;
+    },
+    transition: (to, data) => wf().transition(to, data),
+    step: (name, fn, stepOptions) => wf().step(name, fn, stepOptions),
+    dependencyResults: () => wf().dependencyResults(),
+    transaction: (fn) => wf().transaction(fn),
   };
+  const handler = task.stages?.success
+    ? async (j: Job, c: JobContext) => {
+        const value: unknown = await task.handler(j, c);
+        await wf().finish();
+        return value;
+      }
+    : task.handler;
   // Settled by the handler or by an abort, whichever comes first (a handler that ignores its
   // signal is not waited for).
   const outcome = new Promise<JobOutcome>((resolve) => {
@@ -63,7 +92,7 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     if (abort.aborted) return;
     const settle = (ok: boolean, value: unknown) => resolve(abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value));
     try {
-      const result: unknown = task.handler({ ...job, payload }, ctx);
+      const result: unknown = handler({ ...job, payload }, ctx);
       if (isThenable(result)) result.then((value) => settle(true, value), (error: unknown) => settle(false, error));
       else settle(true, result);
     } catch (error) {
@@ -71,9 +100,23 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
     }
   });
   try {
-    return capRetries(await outcome, job, task);
+    const settled = withRetryDelay(capRetries(await outcome, job, task), task, job, options.logger);
+    return settled.kind === 'completed' && workflow?.completedInTransaction ? { ...settled, stored: true } : settled;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** A retryable failure gets its delay from the task's retry policy (or the error's Retry-After). */
+function withRetryDelay(outcome: JobOutcome, task: TaskDefinition, job: Job, logger: () => Logger): JobOutcome {
+  if (outcome.kind !== 'failed' || !outcome.retryable) return outcome;
+  try {
+    const delay = retryDelayMs(task.retry, job.attempts, outcome.error);
+    return delay === undefined ? outcome : { ...outcome, retryDelayMs: delay };
+  } catch (error) {
+    // A policy that throws must not lose the failure: the job's own backoff applies.
+    logger().warn({ err: error }, 'the task\'s retry policy failed; using the job\'s backoff');
+    return outcome;
   }
 }
 
@@ -86,6 +129,7 @@ function outcomeOfThrow(error: unknown): JobOutcome {
     return { kind: 'failed', code: error.code, message: error.message, retryable: false, error, publicMessage: error.publicMessage };
   }
   if (error instanceof JobError) return { kind: 'failed', code: error.code, message: error.message, retryable: error.retryable, error };
+  if (error instanceof RetryableJobError) return { kind: 'failed', code: error.code, message: error.message, retryable: true, error };
   return { kind: 'failed', code: 'HANDLER_ERROR', message: messageOf(error), retryable: true, error };
 }
 

@@ -1,6 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { checkRetryPolicy } from '../workflow/retry-policy.js';
+import { checkStages } from '../workflow/stages.js';
 import type { AnyTask, TaskDefinition, TaskHandler } from './task.js';
 
 /** Task names as files may carry them: letters, digits, _ . : - */
@@ -19,11 +21,17 @@ export class TaskRegistry {
     if (!TASK_NAME.test(name)) throw new TypeError(`invalid task name "${name}": use 1 to 200 of A-Z a-z 0-9 _ . : -`);
     const definition = typeof task === 'function' ? { handler: task } : task;
     if (typeof definition?.handler !== 'function') throw new TypeError(`task "${name}" has no handler function`);
+    checkRetryPolicy(name, definition.retry);
+    checkStages(name, definition.stages);
     this.#tasks.set(name, definition as TaskDefinition);
   }
 
   get(name: string): TaskDefinition | undefined {
     return this.#tasks.get(name);
+  }
+
+  entries(): IterableIterator<[string, TaskDefinition]> {
+    return this.#tasks.entries();
   }
 
   get names(): string[] {

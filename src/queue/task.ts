@@ -1,8 +1,12 @@
 import type { Logger } from '../logger.js';
 import type { Job } from '../job.js';
+import type { TaskHooks } from '../workflow/hooks.js';
+import type { WorkflowContext } from '../workflow/job-workflow.js';
+import type { RetryPolicy } from '../workflow/retry-policy.js';
+import type { StageDeclaration } from '../workflow/stages.js';
 
-/** What a handler gets besides its job. */
-export interface JobContext {
+/** What a handler gets besides its job (stages, steps, flows, transactions: see WorkflowContext). */
+export interface JobContext extends WorkflowContext {
   /** A child logger carrying workerId, jobId, task, queue and attempt. */
   logger: Logger;
   /** Aborted on timeout, on forced shutdown, when the lease is lost or the job is cancelled. */
@@ -41,6 +45,12 @@ export interface TaskDefinition<Payload = unknown, Result = unknown> {
   timeoutCode?: string;
   /** Caps retries below the job's own max_attempts, whatever the failure (timeouts too). */
   maxAttempts?: number;
+  /** Delay before each retry; default: the job's backoff (see RetryPolicy). */
+  retry?: RetryPolicy;
+  /** Declared stages: ctx.transition moves are checked against them in SQL. */
+  stages?: StageDeclaration;
+  /** Lifecycle hooks, each run as a job enqueued with the change (they survive a dead worker). */
+  hooks?: TaskHooks<Payload>;
 }
 
 /** Identity helper that types a task module's default export. */

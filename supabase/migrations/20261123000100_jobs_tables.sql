@@ -10,7 +10,8 @@ create table public.jobs (
   queue                text not null default 'default' check (length(queue) between 1 and 200),
   payload              jsonb not null default '{}'::jsonb,
   status               text not null default 'pending'
-                         check (status in ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+                         -- waiting: held until its dependencies completed (see enqueue_flow)
+                         check (status in ('pending', 'processing', 'completed', 'failed', 'cancelled', 'waiting')),
   priority             integer not null default 0 check (priority between -1000 and 1000),
   -- Bounded for every writer: an infinite run_at breaks the age in get_queue_stats() (PostgreSQL
   -- < 17 cannot subtract it); a BC date jumps the queue and makes the oldest-pending age absurd;

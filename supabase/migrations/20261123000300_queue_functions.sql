@@ -363,6 +363,7 @@ as $$
 $$;
 
 -- Record a failed attempt. Retryable with attempts left: back to pending, run_at moved by
+-- retry_delay_seconds when given (the task's own retry policy, or a Retry-After), else by
 -- job_backoff_delay. Otherwise: failed (the dead-letter state). Returns the new status, or null
 -- when worker_id no longer held the job (nothing changed).
 create function public.fail_job(
@@ -372,7 +373,8 @@ create function public.fail_job(
   error_message text default null,
   retryable boolean default true,
   attempt integer default null,
-  public_error text default null
+  public_error text default null,
+  retry_delay_seconds double precision default null
 )
 returns text
 language plpgsql
@@ -383,10 +385,13 @@ declare
   new_status text;
 begin
   perform public.job_check_argument(length(error_code) between 1 and 200, 'error_code must be 1 to 200 characters');
+  perform public.job_check_argument(retry_delay_seconds is null or retry_delay_seconds between 0 and 31536000,
+                                    'retry_delay_seconds must be between 0 and 31536000');
   update public.jobs j
   set status = case when fail_job.retryable and j.attempts < j.max_attempts then 'pending' else 'failed' end,
       run_at = case when fail_job.retryable and j.attempts < j.max_attempts
-                    then now() + public.job_backoff_delay(j.attempts, j.backoff_base_seconds, j.backoff_max_seconds)
+                    then now() + coalesce(make_interval(secs => fail_job.retry_delay_seconds),
+                                          public.job_backoff_delay(j.attempts, j.backoff_base_seconds, j.backoff_max_seconds))
                     else j.run_at end,
       failed_at = case when fail_job.retryable and j.attempts < j.max_attempts then null else now() end,
       error_code = fail_job.error_code,
@@ -584,7 +589,7 @@ as $$
   with done as (
     update public.jobs j
     set status = 'cancelled', locked_by = null, lease_expires_at = null, updated_at = now()
-    where j.id = cancel_job.id and j.status in ('pending', 'processing')
+    where j.id = cancel_job.id and j.status in ('pending', 'processing', 'waiting')
     returning 1
   )
   select exists (select 1 from done)
@@ -637,7 +642,7 @@ as $$
     update public.jobs j
     set status = 'cancelled', updated_at = now()
     where j.id = cancel_my_job.id
-      and j.status = 'pending'
+      and j.status in ('pending', 'waiting')
       and j.user_id = auth.uid()
       and j.from_user
     returning 1

@@ -77,7 +77,7 @@ begin
     'public.heartbeat_jobs(text, uuid[], integer)',
     'public.complete_job(uuid, text, jsonb, integer)',
     'public.complete_jobs(text, uuid[], jsonb, integer[])',
-    'public.fail_job(uuid, text, text, text, boolean, integer, text)',
+    'public.fail_job(uuid, text, text, text, boolean, integer, text, double precision)',
     'public.release_jobs(text, uuid[], text)',
     'public.update_job_progress(uuid, text, text, jsonb, integer)',
     'public.reclaim_expired_jobs()',

@@ -11,7 +11,7 @@ import { captureLogs } from '../support/logs.js';
 const job = (overrides: Partial<Job> = {}): Job => ({
   id: '00000000-0000-0000-0000-000000000001', task: 't', queue: 'default', payload: { n: 1 }, status: 'processing',
   priority: 0, runAt: new Date(), attempts: 1, maxAttempts: 5, lockedBy: 'w', leaseExpiresAt: new Date(), jobKey: null, groupKey: null,
-  stage: null, progress: null, result: null, errorCode: null, lastError: null, userId: null, concurrencyKey: null, createdAt: new Date(),
+  stage: null, version: 0, progress: null, result: null, errorCode: null, lastError: null, userId: null, concurrencyKey: null, createdAt: new Date(),
   startedAt: new Date(), completedAt: null, failedAt: null, updatedAt: new Date(), traceparent: null, ...overrides,
 });
 

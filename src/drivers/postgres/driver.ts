@@ -3,7 +3,8 @@ import type { Logger } from '../../logger.js';
 import { createLogger, redactUrl } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
-import { OPERATOR_FUNCTIONS, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { callFunction, inTransaction } from './function-call.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { asDatabaseError } from '../../errors.js';
 import { retryOnDeadlock } from '../deadlock-retry.js';
@@ -148,8 +149,8 @@ export class PostgresDriver implements Driver {
   async fail(workerId: string, failure: Failure): Promise<'pending' | 'failed' | null> {
     const rows = await this.#query<{ status: 'pending' | 'failed' | null }>(
       'fail_job',
-      'select public.fail_job($1, $2, $3, $4, $5, $6, $7) as status',
-      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt, failure.publicMessage ?? null],
+      'select public.fail_job($1, $2, $3, $4, $5, $6, $7, $8) as status',
+      [failure.id, workerId, failure.errorCode, failure.message, failure.retryable, failure.attempt, failure.publicMessage ?? null, retryDelaySeconds(failure)],
     );
     return rows[0]?.status ?? null;
   }
@@ -200,6 +201,14 @@ export class PostgresDriver implements Driver {
       statuses,
     ]);
     return rows[0]?.n ?? 0;
+  }
+
+  call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return callFunction<T>(this.#pool, fn, args);
+  }
+
+  transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, fn);
   }
 
   async operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T> {

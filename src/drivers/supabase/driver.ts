@@ -1,7 +1,7 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
-import type { ClaimRequest, Completion, Driver, Failure, OperatorFunction, WakeUpHint, WakeUpState } from '../driver.js';
+import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { retryOnDeadlock } from '../deadlock-retry.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { createWorkerClient } from './client.js';
@@ -76,6 +76,10 @@ export class SupabaseDriver implements Driver {
     return rows ?? [];
   }
 
+  async call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {
+    return this.#rpc.call<T>(fn, args);
+  }
+
   async ping(): Promise<void> {
     await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 }, { retry: false });
   }
@@ -125,6 +129,7 @@ export class SupabaseDriver implements Driver {
       retryable: failure.retryable,
       attempt: failure.attempt,
       public_error: failure.publicMessage ?? null,
+      retry_delay_seconds: retryDelaySeconds(failure),
     });
   }
 

@@ -124,6 +124,16 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.equal(final.last_error, 'boom again');
     });
 
+    test('fail with a retry delay moves run_at by exactly that delay', async () => {
+      const queue = freshQueue();
+      const id = await driver.enqueue({ task: 'x', queue });
+      const [job] = await driver.claim({ workerId: worker, queues: [queue], batchSize: 1, leaseSeconds: 30 });
+      const failure = { id, attempt: job!.attempts, errorCode: 'HANDLER_ERROR', message: 'later', retryable: true, retryDelayMs: 90_500 };
+      assert.equal(await driver.fail(worker, failure), 'pending');
+      const { rows } = await db.pool.query('select extract(epoch from run_at - updated_at)::float8 as s from jobs where id = $1', [id]);
+      assert.equal(rows[0].s, 90.5);
+    });
+
     test('a non-retryable failure dead-letters at once', async () => {
       const queue = freshQueue();
       const id = await driver.enqueue({ task: 'x', queue });

@@ -24,6 +24,7 @@ export interface JobRow {
   lease_expires_at: Date | null;
   job_key: string | null;
   stage: string | null;
+  version: number;
   progress: unknown;
   result: unknown;
   error_code: string | null;
@@ -43,6 +44,7 @@ export interface EventRow {
   from_status: string | null;
   to_status: string;
   stage: string | null;
+  version: number;
   attempt: number;
   worker_id: string | null;
   actor: string;

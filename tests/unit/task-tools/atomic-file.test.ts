@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { writeFileAtomically } from '../../../src/task-tools/atomic-file.js';
+
+test('the file is replaced whole, and temp files a killed writer left are removed', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'atomic-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'job-1.xml');
+  // What a worker killed mid-write leaves: a temp file beside the target.
+  await writeFile(`${file}.123456789`, '<partial');
+  await writeFile(path.join(dir, 'job-1.xml.bak'), 'not ours');
+  await writeFileAtomically(file, '<doc>1</doc>');
+  await writeFileAtomically(file, '<doc>2</doc>');
+  assert.equal(await readFile(file, 'utf8'), '<doc>2</doc>');
+  assert.deepEqual((await readdir(dir)).sort(), ['job-1.xml', 'job-1.xml.bak']);
+});
