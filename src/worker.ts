@@ -135,7 +135,7 @@ export class Worker {
     }
     const driver = countingErrors(database.driver, this.metrics.databaseErrors);
     this.#driver = driver;
-    this.#client = new QueueClient(driver, { maxPayloadBytes: config.maxPayloadBytes });
+    this.#client = new QueueClient(driver, { maxPayloadBytes: config.maxPayloadBytes, tracing });
     shutdown.add({ name: 'database', stop: () => database.close() });
     this.metrics.setTasks(tasks.names);
     this.metrics.describeWorker({

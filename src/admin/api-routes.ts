@@ -31,7 +31,12 @@ export function apiRoutes(client: () => QueueClient, stream: EventStream) {
 
     app.post<{ Body: EnqueueInput }>('/jobs', {
       schema: { summary: 'Enqueue a job (the same checks as the library and SQL)', body: schema.enqueueBody, response: { 201: { type: 'object', properties: { id: { type: 'string' } } }, '4xx': schema.error } },
-    }, async (request, reply) => reply.code(201).send({ id: await client().enqueue(request.body) }));
+    }, async (request, reply) => {
+      // A caller's W3C trace context (the traceparent header) links the job to the caller's trace.
+      const header = request.headers.traceparent;
+      const traceparent = request.body.traceparent ?? (typeof header === 'string' ? header : undefined);
+      return reply.code(201).send({ id: await client().enqueue({ ...request.body, traceparent }) });
+    });
 
     app.post<{ Params: { id: string } }>('/jobs/:id/retry', {
       schema: { summary: 'Run a failed or cancelled job again', params: schema.jobId, response: ok({ type: 'object', properties: { retried: { type: 'boolean' } } }) },

@@ -53,6 +53,7 @@ export const enqueueBody = {
     maxAttempts: { type: 'integer', minimum: 1, maximum: 1000 },
     jobKey: text(512),
     groupKey: text(200),
+    traceparent: text(55),
     backoffBaseSeconds: { type: 'number', minimum: 0, maximum: 31536000 },
     backoffMaxSeconds: { type: 'number', minimum: 0, maximum: 31536000 },
   },

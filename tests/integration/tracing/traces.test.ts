@@ -4,6 +4,8 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.js
 import { OtlpReceiver, TRACED_TASKS_DIR, otelEnv, spanTree, type ReceivedSpan } from '../../support/otlp-receiver.js';
 import { WorkerProcess, runCli } from '../../support/worker-process.js';
 
+const ADMIN_TOKEN = 'tracing-test-admin-token';
+
 /** OTLP span kinds. */
 const KIND = { CLIENT: 3, PRODUCER: 4, CONSUMER: 5 };
 
@@ -23,6 +25,7 @@ describe('tracing: spans from producer to handler, through an OTLP/HTTP receiver
       TASKS_DIR: TRACED_TASKS_DIR,
       POLL_INTERVAL_MS: '200',
       MONITOR_INTERVAL_MS: '0',
+      ADMIN_TOKEN: ADMIN_TOKEN,
       ...otelEnv(receiver, 'test-worker'),
     });
   });
@@ -84,6 +87,28 @@ describe('tracing: spans from producer to handler, through an OTLP/HTTP receiver
     assert.equal(claim?.parentSpanId, parent);
     assert.equal(run?.parentSpanId, claim?.spanId);
     assert.deepEqual(run?.links, [{ traceId, spanId: parent }]);
+  });
+
+  test('the admin API: POST /api/v1/jobs makes an enqueue span under the caller\'s traceparent header, and the worker joins that trace', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const parent = 'b7ad6b7169203331';
+    const response = await fetch(`http://127.0.0.1:${worker.port}/api/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${parent}-01` },
+      body: JSON.stringify({ task: 'traced', payload: { n: 3 } }),
+    });
+    assert.equal(response.status, 201, await response.clone().text());
+    const { id } = (await response.json()) as { id: string };
+    const [run] = await receiver.waitFor((spans) => (byJob(spans, id, 'run').length ? byJob(spans, id, 'run') : undefined));
+    const producer = receiver.spans.find((s) => s.name === 'enqueue traced' && s.attributes['messaging.message.id'] === id);
+    assert.ok(producer, 'the admin API made an enqueue span');
+    assert.equal(producer.service, 'test-worker');
+    assert.equal(producer.kind, KIND.PRODUCER);
+    assert.equal(producer.traceId, traceId);
+    assert.equal(producer.parentSpanId, parent);
+    const [claim] = byJob(receiver.spans, id, 'claim');
+    assert.equal(claim?.parentSpanId, producer.spanId);
+    assert.equal(run?.parentSpanId, claim?.spanId);
   });
 
   test('a failed attempt: the run span has error.type = the job error code, the fail span is its child', async () => {
