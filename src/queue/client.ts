@@ -1,5 +1,5 @@
 import { DEFAULTS } from '../config.js';
-import type { Driver } from '../drivers/driver.js';
+import type { Driver, OperatorFunction } from '../drivers/driver.js';
 import { DatabaseError } from '../errors.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { checkEnqueueInput } from './enqueue-input.js';
@@ -9,6 +9,7 @@ import {
   detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow,
   type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
 } from './lookups.js';
+import { retryTransient } from './transient-retry.js';
 import { waitForJob, type WaitOptions } from './wait-for-job.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -47,43 +48,43 @@ export class QueueClient {
 
   enqueue(job: EnqueueInput): Promise<string> {
     checkEnqueueInput(job, this.#maxPayloadBytes);
-    if (!this.#tracing.enabled) return this.#driver.enqueue(job);
+    if (!this.#tracing.enabled) return retryTransient(() => this.#driver.enqueue(job));
     return this.#tracing.enqueue({ tasks: [job.task], queues: [job.queue ?? 'default'], traceparent: job.traceparent }, (traceparent) =>
-      this.#driver.enqueue({ ...job, traceparent }),
+      retryTransient(() => this.#driver.enqueue({ ...job, traceparent })),
     );
   }
 
   /** One id per job, in order; one round trip. */
   enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
-    if (!this.#tracing.enabled) return this.#driver.enqueueMany(jobs);
+    if (!this.#tracing.enabled) return retryTransient(() => this.#driver.enqueueMany(jobs));
     return this.#tracing.enqueue({ tasks: jobs.map((j) => j.task), queues: jobs.map((j) => j.queue ?? 'default') }, (traceparent) =>
-      this.#driver.enqueueMany(jobs.map((job) => (job.traceparent ? job : { ...job, traceparent }))),
+      retryTransient(() => this.#driver.enqueueMany(jobs.map((job) => (job.traceparent ? job : { ...job, traceparent })))),
     );
   }
 
   /** Jobs that may depend on each other, in one transaction: see docs/workflows.md. */
   enqueueFlow(jobs: FlowJobInput[]): Promise<string[]> {
     jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
-    return enqueueFlow(this.#driver, jobs);
+    return retryTransient(() => enqueueFlow(this.#driver, jobs));
   }
 
   /** A parent that runs once every child completed; it reads their results with ctx.dependencyResults(). */
   enqueueParent(parent: EnqueueInput, children: EnqueueInput[]): Promise<{ parent: string; children: string[] }> {
     [parent, ...children].forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
-    return enqueueParent(this.#driver, parent, children);
+    return retryTransient(() => enqueueParent(this.#driver, parent, children));
   }
 
   /** The job and its history (oldest event first), or null when there is no such job. */
   async getJob(id: string): Promise<JobDetail | null> {
     if (!UUID.test(id)) return null;
-    return detailFromValue(await this.#driver.operate('get_job', { id }));
+    return detailFromValue(await this.#operate('get_job', { id }));
   }
 
   /** Jobs matching the filter, newest first, one page at a time (keyset: stable while jobs are added). */
   async listJobs(filter: JobFilter = {}, page: PageRequest = {}): Promise<JobPage> {
     const limit = page.limit ?? 50;
-    const rows = await this.#driver.operate<{ cursor: string; job: Record<string, unknown> }[]>('list_jobs', {
+    const rows = await this.#operate<{ cursor: string; job: Record<string, unknown> }[]>('list_jobs', {
       ...filterArguments(filter),
       ...(page.after === undefined ? {} : { after_cursor: page.after }),
       page_size: limit,
@@ -100,22 +101,22 @@ export class QueueClient {
   }
 
   stats(): Promise<QueueStats[]> {
-    return this.#driver.stats();
+    return retryTransient(() => this.#driver.stats());
   }
 
   /** Per queue: live counts, the oldest ready job's age, and the last hour's throughput and success rate. */
   async overview(): Promise<QueueOverview[]> {
-    return (await this.#driver.operate<Record<string, unknown>[]>('get_queue_overview', {})).map(overviewFromRow);
+    return (await this.#operate<Record<string, unknown>[]>('get_queue_overview', {})).map(overviewFromRow);
   }
 
   async groupStats(group: string): Promise<GroupStats> {
-    const [row] = await this.#driver.operate<Record<string, unknown>[]>('get_group_stats', { group_key: group });
+    const [row] = await this.#operate<Record<string, unknown>[]>('get_group_stats', { group_key: group });
     return groupStatsFromRow(row ?? { group_key: group });
   }
 
   /** Recent history: the newest events (newest first), or with afterId those after it (oldest first). */
   async events(options: { afterId?: number; limit?: number } = {}): Promise<JobEvent[]> {
-    const rows = await this.#driver.operate<Record<string, unknown>[]>('list_job_events', {
+    const rows = await this.#operate<Record<string, unknown>[]>('list_job_events', {
       after_id: options.afterId ?? null,
       max_rows: options.limit ?? 50,
     });
@@ -124,34 +125,39 @@ export class QueueClient {
 
   retry(id: string): Promise<boolean> {
     if (!UUID.test(id)) return Promise.resolve(false);
-    return this.#driver.retry(id);
+    return retryTransient(() => this.#driver.retry(id));
   }
 
   /** Runs again every failed job matching the filter (status 'cancelled' for cancelled ones); returns how many. */
   retryJobs(filter: JobFilter = {}): Promise<number> {
-    return this.#driver.operate<number>('retry_jobs', { ...filterArguments(filter), status: filter.status ?? 'failed' });
+    return this.#operate<number>('retry_jobs', { ...filterArguments(filter), status: filter.status ?? 'failed' });
   }
 
   retryFailed(queue?: string): Promise<number> {
-    return this.#driver.retryFailed(queue);
+    return retryTransient(() => this.#driver.retryFailed(queue));
   }
 
   cancel(id: string): Promise<boolean> {
     if (!UUID.test(id)) return Promise.resolve(false);
-    return this.#driver.cancel(id);
+    return retryTransient(() => this.#driver.cancel(id));
   }
 
   /** Cancels every pending job matching the filter (status 'processing' for running ones); returns how many. */
   cancelJobs(filter: JobFilter = {}): Promise<number> {
-    return this.#driver.operate<number>('cancel_jobs', { ...filterArguments(filter), status: filter.status ?? 'pending' });
+    return this.#operate<number>('cancel_jobs', { ...filterArguments(filter), status: filter.status ?? 'pending' });
   }
 
   purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number> {
-    return this.#driver.purge(olderThanSeconds, statuses);
+    return retryTransient(() => this.#driver.purge(olderThanSeconds, statuses));
   }
 
   close(): Promise<void> {
     return this.#close();
+  }
+
+  /** Operator functions, tried again on transient failures like every one-off call here. */
+  #operate<T>(fn: OperatorFunction, args: Record<string, unknown>): Promise<T> {
+    return retryTransient(() => this.#driver.operate<T>(fn, args));
   }
 }
 

@@ -11,9 +11,10 @@ import { LeaseKeeper } from './lease-keeper.js';
 import { countClaimed, countOutcome } from './outcome-metrics.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { Prefetch } from './prefetch.js';
-import { runJob, type JobOutcome } from './run-job.js';
-import { RunningJobs, type RunningJob } from './running-jobs.js';
+import { runClaimedJob, type ClaimedJobRun } from './run-claimed-job.js';
+import { RunningJobs } from './running-jobs.js';
 import type { TaskRegistry } from './task-registry.js';
+import { retryTransient } from './transient-retry.js';
 
 /** The slice of Config the processor reads. */
 export type ProcessorConfig = Pick<Config, 'workerId' | 'queues' | 'maxConcurrentJobs' | 'pollIntervalMs' | 'leaseSeconds' | 'jobTimeoutMs'> &
@@ -42,6 +43,7 @@ export class JobProcessor {
   readonly #prefetch = new Prefetch();
   readonly #leases: LeaseKeeper;
   readonly #recorder: OutcomeRecorder;
+  readonly #run: ClaimedJobRun;
   readonly #triggers: ClaimTriggers;
   /** Public so that the worker can say when queue controls apply (setControlled). */
   readonly heldBack: HeldBackPoll;
@@ -60,6 +62,7 @@ export class JobProcessor {
     this.#running = new RunningJobs({ driver, workerId, logger, metrics });
     this.#leases = new LeaseKeeper({ driver, workerId, leaseSeconds, logger, onLost: (ids) => this.#onLeasesLost(ids) });
     this.#recorder = new OutcomeRecorder({ driver, workerId, logger, leases: this.#leases, onRecorded: (job, outcome) => (count(job, outcome), this.#tracing.recorded(job, outcome)) });
+    this.#run = { driver, workerId, tasks: options.tasks, jobTimeoutMs: options.jobTimeoutMs, metrics, prefetch: this.#prefetch, recorder: this.#recorder };
     this.#triggers = new ClaimTriggers({ driver, logger, queues: options.queues, pollIntervalMs: options.pollIntervalMs, onTrigger: () => this.wake() });
     this.heldBack = new HeldBackPoll(options.flowControlPollMs ?? DEFAULTS.flowControlPollMs, () => this.wake());
   }
@@ -87,23 +90,27 @@ export class JobProcessor {
    * and gives their jobs back (release_jobs, the attempt not counted), and stores every outcome.
    */
   async stop(drainTimeoutMs: number): Promise<void> {
-    this.#active = false;
-    this.#triggers.stop();
-    this.heldBack.stop();
+    this.#stopClaiming();
     await this.#claiming;
-    await this.#releaseBuffered();
+    await this.#giveBack(this.#buffer.splice(0), 'worker stopping before the job started');
     await this.#running.drain(drainTimeoutMs);
-    await this.#running.releaseAll();
-    this.#leases.stop();
-    await this.#recorder.stop();
+    await this.#releaseRunningAndSettle();
   }
 
   /** Forced stop: aborts every handler now and releases its job. */
   async abortAll(): Promise<void> {
+    this.#stopClaiming();
+    await this.#giveBack(this.#buffer.splice(0), 'worker stopping before the job started');
+    await this.#releaseRunningAndSettle();
+  }
+
+  #stopClaiming(): void {
     this.#active = false;
     this.#triggers.stop();
     this.heldBack.stop();
-    await this.#releaseBuffered();
+  }
+
+  async #releaseRunningAndSettle(): Promise<void> {
     await this.#running.releaseAll();
     this.#leases.stop();
     await this.#recorder.stop();
@@ -141,11 +148,7 @@ export class JobProcessor {
         this.#triggers.claimFailed(error as Error);
         return;
       }
-      if (!this.#active) {
-        // Stopped while the claim was in flight: give the jobs straight back.
-        await driver.release(workerId, jobs.map((j) => j.id), 'worker stopping').catch(() => undefined);
-        return;
-      }
+      if (!this.#active) return this.#giveBack(jobs, 'worker stopping'); // stopped while the claim was in flight
       this.heldBack.afterClaim(jobs, want);
       for (const job of jobs) this.#leases.claimed(job.id);
       countClaimed(metrics, jobs);
@@ -164,38 +167,14 @@ export class JobProcessor {
   }
 
   #start(job: Job): void {
-    const { driver, workerId, tasks, jobTimeoutMs } = this.#options;
-    const entry = this.#running.add(job, this.#tracing.startRun(job, workerId));
-    entry.trace.run(() => runJob({
-      job,
-      task: tasks.get(job.task),
-      abort: entry.abort,
-      timeoutMs: jobTimeoutMs,
-      logger: entry.logger,
-      workerId,
-      driver,
-      progress: async (stage, data) => {
-        const held = await driver.progress(workerId, job.id, stage, data ?? null, job.attempts);
-        if (!held) entry.abort.abort('lease-lost');
-      },
-    }))
-      .then((outcome) => this.#finish(entry, outcome))
-      .catch((error: unknown) => entry.logger().error({ err: error }, 'recording the job outcome failed'))
-      .finally(() => {
-        this.#running.delete(job.id, this.#buffer.length === 0);
-        this.#leases.finished(job.id);
-        this.#startBuffered();
-        // Under queue controls or concurrency keys, a finished job may free a slot held back.
-        if (this.#buffer.length <= this.#prefetch.size(this.#options.maxConcurrentJobs) / 2) this.#requestClaim(this.heldBack.active);
-      });
-  }
-
-  async #finish(entry: RunningJob, outcome: JobOutcome): Promise<void> {
-    const ms = performance.now() - entry.startedAt;
-    this.#options.metrics.jobDuration.observe({ task: this.#options.metrics.taskLabel(entry.job.task), outcome: outcome.kind }, ms / 1000);
-    this.#prefetch.recordRunTime(ms);
-    entry.trace.finished(outcome);
-    await this.#recorder.record(entry.job, outcome, entry.logger, ms);
+    const entry = this.#running.add(job, this.#tracing.startRun(job, this.#options.workerId));
+    void runClaimedJob(this.#run, entry).finally(() => {
+      this.#running.delete(job.id, this.#buffer.length === 0);
+      this.#leases.finished(job.id);
+      this.#startBuffered();
+      // Under queue controls or concurrency keys, a finished job may free a slot held back.
+      if (this.#buffer.length <= this.#prefetch.size(this.#options.maxConcurrentJobs) / 2) this.#requestClaim(this.heldBack.active);
+    });
   }
 
   #onLeasesLost(lost: ReadonlySet<string>): void {
@@ -205,12 +184,13 @@ export class JobProcessor {
     }
   }
 
-  async #releaseBuffered(): Promise<void> {
-    const jobs = this.#buffer.splice(0);
+  /** Releases claimed jobs that never started; on failure they return when their leases expire. */
+  async #giveBack(jobs: Job[], reason: string): Promise<void> {
     if (jobs.length === 0) return;
     for (const job of jobs) this.#leases.finished(job.id);
-    await this.#options.driver
-      .release(this.#options.workerId, jobs.map((j) => j.id), 'worker stopping before the job started')
-      .catch((error: unknown) => this.#options.logger.warn({ err: error, jobs: jobs.length }, 'releasing buffered jobs failed; they return when their leases expire'));
+    const { driver, workerId, logger } = this.#options;
+    await retryTransient(() => driver.release(workerId, jobs.map((j) => j.id), reason)).catch((error: unknown) =>
+      logger.warn({ err: error, jobs: jobs.length }, 'releasing claimed jobs failed; they return when their leases expire'),
+    );
   }
 }

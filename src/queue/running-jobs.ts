@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { JobTrace } from '../tracing/tracing.js';
 import { JobAbort } from './job-abort.js';
+import { retryTransient } from './transient-retry.js';
 
 export interface RunningJob {
   job: Job;
@@ -83,7 +84,7 @@ export class RunningJobs {
     const ids = entries.map((e) => e.job.id);
     const { driver, workerId, logger, metrics } = this.#options;
     try {
-      const released = await driver.release(workerId, ids, 'worker shut down before the job finished');
+      const released = await retryTransient(() => driver.release(workerId, ids, 'worker shut down before the job finished'));
       for (const entry of entries) if (released.includes(entry.job.id)) metrics.jobsReleased.inc({ task: metrics.taskLabel(entry.job.task) });
       logger.info({ released: released.length }, 'released unfinished jobs');
     } catch (error) {

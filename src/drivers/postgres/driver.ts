@@ -6,10 +6,9 @@ import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from
 import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { callFunction, inTransaction } from './function-call.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
-import { asDatabaseError } from '../../errors.js';
-import { retryOnDeadlock } from '../deadlock-retry.js';
 import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
+import { PooledStatements } from './statements.js';
 import { POOL_TYPES } from './timestamps.js';
 
 export interface PostgresDriverOptions {
@@ -29,15 +28,6 @@ export interface PostgresDriverOptions {
 }
 
 /**
- * 42P05 (a name already prepared on this backend) or 26000 (a name this backend never prepared):
- * the server behind this connection changes between statements, as behind a transaction pooler.
- */
-function sharedBackend(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === '42P05' || code === '26000';
-}
-
-/**
  * The postgres transport: a pg Pool for the queue functions (named prepared statements, unless
  * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups.
  */
@@ -47,13 +37,12 @@ export class PostgresDriver implements Driver {
   readonly #logger: Logger;
   readonly #listeners = new WakeUpListeners();
   readonly #listener: ListenWakeUps | undefined;
-  #prepare: boolean;
+  readonly #statements: PooledStatements;
   #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
     this.#logger = options.logger ?? createLogger({ level: 'silent', pretty: false });
     const pooled = usesTransactionPooler(options.connectionString);
-    this.#prepare = !pooled;
     const connectionString = withoutPoolerFlag(options.connectionString);
     this.#pool = new pg.Pool({
       connectionString,
@@ -65,6 +54,7 @@ export class PostgresDriver implements Driver {
     });
     // An idle client whose backend died: the pool drops it; the next query opens a fresh one.
     this.#pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle database connection lost'));
+    this.#statements = new PooledStatements(this.#pool, this.#logger, !pooled);
     const listen = options.listen ?? !pooled;
     if (pooled && options.listen !== false) {
       this.#logger.warn(
@@ -115,7 +105,7 @@ export class PostgresDriver implements Driver {
   async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     if (jobs.length === 0) return [];
     const jobsJson = JSON.stringify(jobs.map(enqueueElement));
-    const rows = await retryOnDeadlock(() => this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [jobsJson]));
+    const rows = await this.#query<{ id: string }>('enqueue_jobs', 'select id from public.enqueue_jobs($1::jsonb)', [jobsJson]);
     return rows.map((r) => r.id);
   }
 
@@ -239,29 +229,8 @@ export class PostgresDriver implements Driver {
     return rows.map((r) => r.id);
   }
 
-  async #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[], prepare = true): Promise<R[]> {
-    try {
-      if (!this.#prepare || !prepare) return (await this.#pool.query<R>({ text, values })).rows;
-      try {
-        return (await this.#pool.query<R>({ name: `supajobs_${name}`, text, values })).rows;
-      } catch (error) {
-        if (!sharedBackend(error)) throw error;
-        // The statement failed before it ran (at Parse or Bind), so running it again is safe.
-        this.#usePooledStatements();
-        return (await this.#pool.query<R>({ text, values })).rows;
-      }
-    } catch (error) {
-      throw asDatabaseError(error, name);
-    }
-  }
-
-  /** Named statements met a backend that is not this connection's own: a transaction pooler. */
-  #usePooledStatements(): void {
-    if (!this.#prepare) return;
-    this.#prepare = false;
-    this.#logger.warn(
-      'prepared statements collide (a transaction pooler such as PgBouncer shares backends between connections): using unnamed statements from now on',
-    );
+  #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[], prepare = true): Promise<R[]> {
+    return this.#statements.query<R>(name, text, values, prepare);
   }
 }
 

@@ -2,7 +2,6 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
-import { retryOnDeadlock } from '../deadlock-retry.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
@@ -36,7 +35,7 @@ export class SupabaseDriver implements Driver {
     this.#client = createWorkerClient(this.#options.url, this.#options.serviceRoleKey, {
       socketHeartbeatIntervalMs: this.#options.socketHeartbeatIntervalMs,
     });
-    this.#rpc = new RpcCaller({ client: this.#client, logger, timeoutMs: this.#options.rpcTimeoutMs, retry: this.#options.retry });
+    this.#rpc = new RpcCaller({ client: this.#client, timeoutMs: this.#options.rpcTimeoutMs });
     this.#wakeUps = this.#options.realtime ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'realtime disabled, polling' };
     this.#realtime = this.#options.realtime
       ? new RealtimeWakeUps({
@@ -61,7 +60,6 @@ export class SupabaseDriver implements Driver {
 
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
-      this.#rpc.stop();
       await this.#realtime?.stop();
     })();
     return this.#stopped;
@@ -81,16 +79,16 @@ export class SupabaseDriver implements Driver {
   }
 
   async ping(): Promise<void> {
-    await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 }, { retry: false });
+    await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 });
   }
 
   async enqueue(job: EnqueueInput): Promise<string> {
-    return retryOnDeadlock(() => this.#rpc.call<string>('enqueue_job', enqueueElement(job)));
+    return this.#rpc.call<string>('enqueue_job', enqueueElement(job));
   }
 
   async enqueueMany(jobs: EnqueueInput[]): Promise<string[]> {
     if (jobs.length === 0) return [];
-    const rows = await retryOnDeadlock(() => this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) }));
+    const rows = await this.#rpc.call<{ id: string }[]>('enqueue_jobs', { jobs: jobs.map(enqueueElement) });
     return rows.map((r) => r.id);
   }
 

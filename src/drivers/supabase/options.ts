@@ -2,13 +2,6 @@
 
 import { createLogger, type Logger } from '../../logger.js';
 
-export interface RetryOptions {
-  /** Tries in all, the first included (1: never retry). */
-  attempts: number;
-  /** Delay before the first retry; doubles each time, with jitter. */
-  baseMs: number;
-}
-
 export interface SupabaseDriverOptions {
   /** The project URL, e.g. https://<ref>.supabase.co (or http://127.0.0.1:54321 locally). */
   url: string;
@@ -18,18 +11,13 @@ export interface SupabaseDriverOptions {
   logger?: Logger;
   /** Wake-ups through a Realtime channel (default true); false: poll only. */
   realtime?: boolean;
-  /** Bound on one RPC call, in ms (a call that takes longer is aborted, then retried). */
+  /** Bound on one RPC call, in ms (a call that takes longer is aborted and fails as transient). */
   rpcTimeoutMs?: number;
-  /** Retries of RPC calls that failed on the network (status 0) or with a 5xx. */
-  retry?: Partial<RetryOptions>;
   /** Realtime socket heartbeat (Phoenix ping, not a lease renewal) interval in ms (supabase-js default 25 s); a missed reply means reconnect. */
   socketHeartbeatIntervalMs?: number;
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
-export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ attempts: 4, baseMs: 250 });
-/** Retry delays never exceed this. */
-export const MAX_RETRY_DELAY_MS = 10_000;
 export const DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS = 25_000;
 
 export interface ResolvedOptions {
@@ -38,7 +26,6 @@ export interface ResolvedOptions {
   logger: Logger;
   realtime: boolean;
   rpcTimeoutMs: number;
-  retry: Readonly<RetryOptions>;
   socketHeartbeatIntervalMs: number;
 }
 
@@ -53,9 +40,6 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
   if (typeof options.serviceRoleKey !== 'string' || options.serviceRoleKey.trim() === '') {
     throw new TypeError('serviceRoleKey must be a non-empty string');
   }
-  const retry = { ...DEFAULT_RETRY, ...options.retry };
-  if (!Number.isInteger(retry.attempts) || retry.attempts < 1) throw new TypeError('retry.attempts must be an integer of at least 1');
-  if (!(retry.baseMs >= 0)) throw new TypeError('retry.baseMs must be a number of at least 0');
   const rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   if (!(rpcTimeoutMs > 0)) throw new TypeError('rpcTimeoutMs must be a positive number');
   const socketHeartbeatIntervalMs = options.socketHeartbeatIntervalMs ?? DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS;
@@ -66,7 +50,6 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
     logger: options.logger ?? createLogger({ level: 'silent', pretty: false }),
     realtime: options.realtime ?? true,
     rpcTimeoutMs,
-    retry: Object.freeze(retry),
     socketHeartbeatIntervalMs,
   });
 }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Driver, WakeUpHint } from '../../../src/drivers/driver.js';
 import { DatabaseError } from '../../../src/errors.js';
 import { jobFromRow } from '../../../src/drivers/rows.js';
+import { QueueClient } from '../../../src/queue/client.js';
 import { QueueControls } from '../../../src/queue/queue-controls.js';
 import { ScheduleStore } from '../../../src/schedules/schedule-store.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
@@ -200,8 +201,9 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.deepEqual(r.progress, { n: 2 });
     });
 
-    test('enqueue and enqueueMany try again when PostgreSQL aborts them as a deadlock victim (40P01)', async () => {
+    test('a deadlock victim (40P01) leaves the driver as a transient error, and a QueueClient tries again', async () => {
       const queue = freshQueue();
+      const client = new QueueClient(driver, { close: async () => {} });
       // The real server raises the real SQLSTATE from a trigger, on the first row inserted after
       // the sequence is reset (a sequence, because the aborted statement rolls back everything else).
       await db.pool.query(`
@@ -218,10 +220,16 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       const calls = async () => Number((await db.pool.query("select last_value from public.deadlock_calls")).rows[0].last_value);
       try {
         await db.pool.query("select setval('public.deadlock_calls', 1, false)");
-        const ids = await driver.enqueueMany([{ task: 'a', queue: `deadlock-${queue}`, jobKey: 'k2' }, { task: 'a', queue: `deadlock-${queue}`, jobKey: 'k1' }]);
+        await assert.rejects(
+          driver.enqueue({ task: 'a', queue: `deadlock-${queue}` }),
+          (error: unknown) => error instanceof DatabaseError && error.sqlState === '40P01' && error.transient,
+          'the driver classifies, it does not retry',
+        );
+        await db.pool.query("select setval('public.deadlock_calls', 1, false)");
+        const ids = await client.enqueueMany([{ task: 'a', queue: `deadlock-${queue}`, jobKey: 'k2' }, { task: 'a', queue: `deadlock-${queue}`, jobKey: 'k1' }]);
         assert.equal(await calls(), 3, 'one aborted try, then one that inserted both rows');
         await db.pool.query("select setval('public.deadlock_calls', 1, false)");
-        const single = await driver.enqueue({ task: 'a', queue: `deadlock-${queue}` });
+        const single = await client.enqueue({ task: 'a', queue: `deadlock-${queue}` });
         assert.equal(await calls(), 2);
         const { rows } = await db.pool.query('select id, job_key from jobs where queue = $1 order by job_key nulls last', [`deadlock-${queue}`]);
         assert.deepEqual(rows.map((r) => r.id), [ids[1], ids[0], single], "each job once, ids in the caller's order");

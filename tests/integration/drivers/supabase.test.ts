@@ -10,7 +10,6 @@ driverConformance('supabase (through the stand-in)', async (db) => {
       url: standIn.url,
       serviceRoleKey: standIn.serviceRoleKey,
       logger: captureLogs().logger,
-      retry: { attempts: 3, baseMs: 20 },
     }),
     teardown: () => standIn.stop(),
   };
