@@ -6,13 +6,23 @@
 
 -- Wake-up: one notification per statement on channel 'supajobs_jobs', naming the queues that got
 -- ready work, how many jobs, and the earliest future run_at so an idle worker can set a timer.
-create function public.job_notify_ready(ready_queues text[], ready_count bigint, next_run_at timestamptz)
+-- Takes the queue and run_at of each job that became pending (aligned arrays).
+create function public.job_notify_ready(queues text[], run_ats timestamptz[])
 returns void
 language plpgsql
 volatile
 set search_path = ''
 as $$
+declare
+  ready_queues text[];
+  ready_count bigint;
+  next_run_at timestamptz;
 begin
+  select array_agg(distinct u.queue) filter (where u.run_at <= now()),
+         count(*) filter (where u.run_at <= now()),
+         min(u.run_at) filter (where u.run_at > now())
+    into ready_queues, ready_count, next_run_at
+  from unnest(queues, run_ats) as u(queue, run_at);
   if ready_count = 0 and next_run_at is null then
     return;
   end if;
@@ -44,9 +54,6 @@ security definer
 set search_path = ''
 as $$
 declare
-  ready_queues text[];
-  ready_count bigint;
-  next_run_at timestamptz;
   -- Once per statement: a function call per row would cost more than the row itself.
   actor text := public.job_actor();
 begin
@@ -54,14 +61,9 @@ begin
   select n.id, n.user_id, n.queue, n.task, 'enqueued', null, n.status, n.stage, n.attempts, actor
   from new_jobs n;
 
-  select array_agg(distinct n.queue) filter (where n.run_at <= now()),
-         count(*) filter (where n.run_at <= now()),
-         min(n.run_at) filter (where n.run_at > now())
-    into ready_queues, ready_count, next_run_at
+  perform public.job_notify_ready(array_agg(n.queue), array_agg(n.run_at))
   from new_jobs n
   where n.status = 'pending';
-
-  perform public.job_notify_ready(ready_queues, ready_count, next_run_at);
   return null;
 end
 $$;
@@ -78,9 +80,6 @@ security definer
 set search_path = ''
 as $$
 declare
-  ready_queues text[];
-  ready_count bigint;
-  next_run_at timestamptz;
   actor text := public.job_actor();
 begin
   -- Every change of status or stage is recorded here, for every writer: nothing a caller can
@@ -99,15 +98,10 @@ begin
   join old_jobs o on o.id = n.id
   where n.status is distinct from o.status or n.stage is distinct from o.stage;
 
-  select array_agg(distinct n.queue) filter (where n.run_at <= now()),
-         count(*) filter (where n.run_at <= now()),
-         min(n.run_at) filter (where n.run_at > now())
-    into ready_queues, ready_count, next_run_at
+  perform public.job_notify_ready(array_agg(n.queue), array_agg(n.run_at))
   from new_jobs n
   join old_jobs o on o.id = n.id
   where n.status = 'pending' and o.status <> 'pending';
-
-  perform public.job_notify_ready(ready_queues, ready_count, next_run_at);
   return null;
 end
 $$;

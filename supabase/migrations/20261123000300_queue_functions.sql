@@ -292,6 +292,18 @@ as $$
   select * from public.claim_jobs(claim_next_job.worker_id, claim_next_job.queues, 1, claim_next_job.lease_seconds)
 $$;
 
+-- The fence of every worker write: the job is processing, held by worker_id and, when attempt is
+-- given, on that attempt. A stale worker's call (its lease expired and the job was reclaimed or
+-- claimed again) matches nothing.
+create function public.job_lease_held(status text, locked_by text, attempts integer, worker_id text, attempt integer)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select status = 'processing' and locked_by = worker_id and (attempt is null or attempts = attempt)
+$$;
+
 -- Extend the leases worker_id still holds; returns the ids it still holds (a missing id was
 -- reclaimed, cancelled or finished: its handler should stop).
 create function public.heartbeat_jobs(worker_id text, ids uuid[], lease_seconds integer default 60)
@@ -306,8 +318,7 @@ begin
   update public.jobs j
   set lease_expires_at = now() + make_interval(secs => heartbeat_jobs.lease_seconds)
   where j.id = any (heartbeat_jobs.ids)
-    and j.status = 'processing'
-    and j.locked_by = heartbeat_jobs.worker_id
+    and public.job_lease_held(j.status, j.locked_by, j.attempts, heartbeat_jobs.worker_id, null)
   returning j.id;
 end
 $$;
@@ -335,11 +346,7 @@ begin
     -- Also as an array: the rows are then read through the primary key (see claim_jobs).
     where j.id = any (complete_jobs.ids)
       and j.id = d.id
-      and j.status = 'processing'
-      and j.locked_by = complete_jobs.worker_id
-      and (complete_jobs.attempts is null
-           or complete_jobs.attempts[d.ord] is null
-           or j.attempts = complete_jobs.attempts[d.ord])
+      and public.job_lease_held(j.status, j.locked_by, j.attempts, complete_jobs.worker_id, complete_jobs.attempts[d.ord])
     returning j.id
   )
   select d.id from done d;
@@ -401,9 +408,7 @@ begin
       lease_expires_at = null,
       updated_at = now()
   where j.id = fail_job.id
-    and j.status = 'processing'
-    and j.locked_by = fail_job.worker_id
-    and (fail_job.attempt is null or j.attempts = fail_job.attempt)
+    and public.job_lease_held(j.status, j.locked_by, j.attempts, fail_job.worker_id, fail_job.attempt)
   returning j.status into new_status;
   return new_status;
 end
@@ -427,8 +432,7 @@ as $$
       lease_expires_at = null,
       updated_at = now()
   where j.id = any (release_jobs.ids)
-    and j.status = 'processing'
-    and j.locked_by = release_jobs.worker_id
+    and public.job_lease_held(j.status, j.locked_by, j.attempts, release_jobs.worker_id, null)
   returning j.id
 $$;
 
@@ -453,9 +457,7 @@ as $$
         progress = update_job_progress.progress,
         updated_at = now()
     where j.id = update_job_progress.id
-      and j.status = 'processing'
-      and j.locked_by = update_job_progress.worker_id
-      and (update_job_progress.attempt is null or j.attempts = update_job_progress.attempt)
+      and public.job_lease_held(j.status, j.locked_by, j.attempts, update_job_progress.worker_id, update_job_progress.attempt)
     returning 1
   )
   select exists (select 1 from done)

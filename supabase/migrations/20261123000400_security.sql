@@ -54,44 +54,55 @@ create policy job_priority_tiers_read on public.job_priority_tiers
   for select to authenticated
   using (true);
 
-do $$
+-- Worker and operator functions are executable by service_role only: everything revoked, execute
+-- granted back. Each later migration passes its own functions here. Only the migration runner (the
+-- owner) may call it.
+create function public.job_grant_to_service_role_only(functions text[])
+returns void
+language plpgsql
+set search_path = ''
+as $$
 declare
   fn text;
 begin
-  foreach fn in array array[
-    'public.job_backoff_delay(integer, double precision, double precision)',
-    'public.job_check_argument(boolean, text)',
-    'public.job_input_rows(jsonb)',
-    'public.job_notify_ready(text[], bigint, timestamptz)',
-    'public.job_actor()',
-    'public.job_after_insert()',
-    'public.job_after_update()',
-    'public.job_events_guard()',
-    'public.job_id_guard()',
-    'public.job_before_user_insert()',
-    'public.job_check_user_live_jobs()',
-    'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text, integer, text, text)',
-    'public.enqueue_jobs(jsonb)',
-    'public.claim_jobs(text, text[], integer, integer)',
-    'public.claim_next_job(text, text[], integer)',
-    'public.heartbeat_jobs(text, uuid[], integer)',
-    'public.complete_job(uuid, text, jsonb, integer)',
-    'public.complete_jobs(text, uuid[], jsonb, integer[])',
-    'public.fail_job(uuid, text, text, text, boolean, integer, text, double precision)',
-    'public.release_jobs(text, uuid[], text)',
-    'public.update_job_progress(uuid, text, text, jsonb, integer)',
-    'public.reclaim_expired_jobs()',
-    'public.get_queue_stats()',
-    'public.retry_job(uuid)',
-    'public.retry_failed_jobs(text)',
-    'public.cancel_job(uuid)',
-    'public.purge_jobs(interval, text[])'
-  ] loop
+  foreach fn in array functions loop
     execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
     execute format('grant execute on function %s to service_role', fn);
   end loop;
 end
 $$;
+revoke all on function public.job_grant_to_service_role_only(text[]) from public, anon, authenticated, service_role;
+
+select public.job_grant_to_service_role_only(array[
+  'public.job_backoff_delay(integer, double precision, double precision)',
+  'public.job_check_argument(boolean, text)',
+  'public.job_lease_held(text, text, integer, text, integer)',
+  'public.job_input_rows(jsonb)',
+  'public.job_notify_ready(text[], timestamptz[])',
+  'public.job_actor()',
+  'public.job_after_insert()',
+  'public.job_after_update()',
+  'public.job_events_guard()',
+  'public.job_id_guard()',
+  'public.job_before_user_insert()',
+  'public.job_check_user_live_jobs()',
+  'public.enqueue_job(text, jsonb, text, integer, timestamptz, integer, text, uuid, double precision, double precision, text, integer, text, text)',
+  'public.enqueue_jobs(jsonb)',
+  'public.claim_jobs(text, text[], integer, integer)',
+  'public.claim_next_job(text, text[], integer)',
+  'public.heartbeat_jobs(text, uuid[], integer)',
+  'public.complete_job(uuid, text, jsonb, integer)',
+  'public.complete_jobs(text, uuid[], jsonb, integer[])',
+  'public.fail_job(uuid, text, text, text, boolean, integer, text, double precision)',
+  'public.release_jobs(text, uuid[], text)',
+  'public.update_job_progress(uuid, text, text, jsonb, integer)',
+  'public.reclaim_expired_jobs()',
+  'public.get_queue_stats()',
+  'public.retry_job(uuid)',
+  'public.retry_failed_jobs(text)',
+  'public.cancel_job(uuid)',
+  'public.purge_jobs(interval, text[])'
+]);
 
 revoke all on function public.cancel_my_job(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.cancel_my_job(uuid) to authenticated, service_role;

@@ -328,24 +328,15 @@ begin
 end
 $$;
 
-do $$
-declare
-  fn text;
-begin
-  foreach fn in array array[
-    'public.job_filter_sql(text, text, text, text, timestamptz, timestamptz)',
-    'public.list_jobs(text, text, text, text, timestamptz, timestamptz, text, integer)',
-    'public.get_job(uuid)',
-    'public.retry_jobs(text, text, text, text, timestamptz, timestamptz)',
-    'public.cancel_jobs(text, text, text, text, timestamptz, timestamptz)',
-    'public.get_group_stats(text)',
-    'public.get_queue_overview()',
-    'public.list_job_events(bigint, integer)'
-  ] loop
-    execute format('revoke all on function %s from public, anon, authenticated', fn);
-    execute format('grant execute on function %s to service_role', fn);
-  end loop;
-end
-$$;
+select public.job_grant_to_service_role_only(array[
+  'public.job_filter_sql(text, text, text, text, timestamptz, timestamptz)',
+  'public.list_jobs(text, text, text, text, timestamptz, timestamptz, text, integer)',
+  'public.get_job(uuid)',
+  'public.retry_jobs(text, text, text, text, timestamptz, timestamptz)',
+  'public.cancel_jobs(text, text, text, text, timestamptz, timestamptz)',
+  'public.get_group_stats(text)',
+  'public.get_queue_overview()',
+  'public.list_job_events(bigint, integer)'
+]);
 
 notify pgrst, 'reload schema';

@@ -235,9 +235,10 @@ declare
   j public.jobs;
 begin
   perform public.job_check_argument(length(name) between 1 and 200, 'name must be 1 to 200 characters');
+  perform public.job_check_argument(attempt is not null, 'attempt is required');
   select * into j from public.jobs x
-  where x.id = save_job_step.id and x.status = 'processing'
-    and x.locked_by = save_job_step.worker_id and x.attempts = save_job_step.attempt
+  where x.id = save_job_step.id
+    and public.job_lease_held(x.status, x.locked_by, x.attempts, save_job_step.worker_id, save_job_step.attempt)
   for share;
   if not found then
     return false;
@@ -260,22 +261,13 @@ grant select on table public.job_steps to service_role;
 alter table public.job_stage_graphs enable row level security;
 alter table public.job_steps enable row level security;
 
-do $$
-declare
-  fn text;
-begin
-  foreach fn in array array[
-    'public.register_job_stages(text, text, jsonb, text, text, text)',
-    'public.job_before_stage_change()',
-    'public.job_before_dead_letter()',
-    'public.transition_job(uuid, text, integer, text, jsonb)',
-    'public.get_job_steps(uuid)',
-    'public.save_job_step(uuid, text, integer, text, jsonb, integer)'
-  ] loop
-    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
-    execute format('grant execute on function %s to service_role', fn);
-  end loop;
-end
-$$;
+select public.job_grant_to_service_role_only(array[
+  'public.register_job_stages(text, text, jsonb, text, text, text)',
+  'public.job_before_stage_change()',
+  'public.job_before_dead_letter()',
+  'public.transition_job(uuid, text, integer, text, jsonb)',
+  'public.get_job_steps(uuid)',
+  'public.save_job_step(uuid, text, integer, text, jsonb, integer)'
+]);
 
 notify pgrst, 'reload schema';

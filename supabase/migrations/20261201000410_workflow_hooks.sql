@@ -135,20 +135,11 @@ grant select, insert, update, delete on table public.job_hooks, public.job_dead_
 alter table public.job_hooks enable row level security;
 alter table public.job_dead_letter_alerts enable row level security;
 
-do $$
-declare
-  fn text;
-begin
-  foreach fn in array array[
-    'public.register_job_hooks(text, text[])',
-    'public.job_lifecycle_event(text, text, text)',
-    'public.job_after_lifecycle_change()',
-    'public.check_dead_letter_alert(text, bigint, integer)'
-  ] loop
-    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
-    execute format('grant execute on function %s to service_role', fn);
-  end loop;
-end
-$$;
+select public.job_grant_to_service_role_only(array[
+  'public.register_job_hooks(text, text[])',
+  'public.job_lifecycle_event(text, text, text)',
+  'public.job_after_lifecycle_change()',
+  'public.check_dead_letter_alert(text, bigint, integer)'
+]);
 
 notify pgrst, 'reload schema';

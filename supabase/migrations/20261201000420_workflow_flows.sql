@@ -153,19 +153,10 @@ revoke all on table public.job_dependencies from public, anon, authenticated, se
 grant select, insert on table public.job_dependencies to service_role;
 alter table public.job_dependencies enable row level security;
 
-do $$
-declare
-  fn text;
-begin
-  foreach fn in array array[
-    'public.enqueue_flow(jsonb)',
-    'public.job_after_dependency_settled()',
-    'public.get_dependency_results(uuid)'
-  ] loop
-    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
-    execute format('grant execute on function %s to service_role', fn);
-  end loop;
-end
-$$;
+select public.job_grant_to_service_role_only(array[
+  'public.enqueue_flow(jsonb)',
+  'public.job_after_dependency_settled()',
+  'public.get_dependency_results(uuid)'
+]);
 
 notify pgrst, 'reload schema';

@@ -229,7 +229,7 @@ begin
   where c.queue = resume_queue.queue
   returning c.*;
   -- A queue wakes at once: workers polling slowly hear of its ready jobs now.
-  perform public.job_notify_ready(array[queue], 1, null);
+  perform public.job_notify_ready(array[queue], array[now()]);
 end
 $$;
 
@@ -277,23 +277,14 @@ revoke all on table public.job_queues from public, anon, authenticated, service_
 grant select, insert, update, delete on table public.job_queues to service_role;
 
 -- All service_role only: claim_jobs runs as its caller, and calls the helpers.
-do $$
-declare
-  fn text;
-begin
-  foreach fn in array array[
-    'public.job_controlled_queues()',
-    'public.job_claim_rows(text, text[], text[], integer, integer, timestamptz)',
-    'public.job_claim_controlled(text, text[], integer, integer, text[])',
-    'public.pause_queue(text)',
-    'public.resume_queue(text)',
-    'public.set_queue_limits(text, integer, integer)',
-    'public.get_queue_controls()'
-  ] loop
-    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
-    execute format('grant execute on function %s to service_role', fn);
-  end loop;
-end
-$$;
+select public.job_grant_to_service_role_only(array[
+  'public.job_controlled_queues()',
+  'public.job_claim_rows(text, text[], text[], integer, integer, timestamptz)',
+  'public.job_claim_controlled(text, text[], integer, integer, text[])',
+  'public.pause_queue(text)',
+  'public.resume_queue(text)',
+  'public.set_queue_limits(text, integer, integer)',
+  'public.get_queue_controls()'
+]);
 
 notify pgrst, 'reload schema';

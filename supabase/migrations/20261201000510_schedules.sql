@@ -228,24 +228,15 @@ grant select, insert, update, delete on table public.job_schedules to service_ro
 alter table public.job_schedules enable row level security;
 alter table public.job_queues enable row level security;
 
-do $$
-declare
-  fn text;
-begin
-  foreach fn in array array[
-    'public.job_schedule_key(text, timestamptz)',
-    'public.job_upsert_schedule(text, text, text, jsonb, text, integer, integer, text, boolean, text, text, boolean)',
-    'public.schedule_job(text, text, text, jsonb, text, integer, integer, text, boolean, text)',
-    'public.unschedule_job(text)',
-    'public.set_schedule_enabled(text, boolean)',
-    'public.sync_job_schedules(jsonb)',
-    'public.get_job_schedules()',
-    'public.fire_schedule(text, timestamptz[], timestamptz)'
-  ] loop
-    execute format('revoke all on function %s from public, anon, authenticated, service_role', fn);
-    execute format('grant execute on function %s to service_role', fn);
-  end loop;
-end
-$$;
+select public.job_grant_to_service_role_only(array[
+  'public.job_schedule_key(text, timestamptz)',
+  'public.job_upsert_schedule(text, text, text, jsonb, text, integer, integer, text, boolean, text, text, boolean)',
+  'public.schedule_job(text, text, text, jsonb, text, integer, integer, text, boolean, text)',
+  'public.unschedule_job(text)',
+  'public.set_schedule_enabled(text, boolean)',
+  'public.sync_job_schedules(jsonb)',
+  'public.get_job_schedules()',
+  'public.fire_schedule(text, timestamptz[], timestamptz)'
+]);
 
 notify pgrst, 'reload schema';

@@ -16,5 +16,4 @@ as $$
           where j.status = 'processing' and (queues is null or j.queue = any (queues)))
 $$;
 
-revoke execute on function public.get_queue_depth(text[]) from public, anon, authenticated;
-grant execute on function public.get_queue_depth(text[]) to service_role;
+select public.job_grant_to_service_role_only(array['public.get_queue_depth(text[])']);
