@@ -98,6 +98,10 @@ const deepCursor = await (async () => {
   return cursor as string;
 })();
 const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+// Controls on two of the queues (the overview reads them too) and 20 schedules.
+await db.query("select * from set_queue_limits('q1', max_running => 8)");
+await db.query("select * from pause_queue('q4')");
+for (let i = 0; i < 20; i++) await db.query("select * from schedule_job($1, '*/5 * * * *', 't1', timezone => 'Europe/Berlin')", [`bench-${i}`]);
 
 const calls: [string, (i: number) => Promise<unknown>][] = [
   ['GET /queues', () => call('GET', '/queues')],
@@ -118,6 +122,11 @@ const calls: [string, (i: number) => Promise<unknown>][] = [
   ['POST /jobs/:id/cancel', (i) => call('POST', `/jobs/${pendingIds[i]}/cancel`)],
   ['POST /jobs/retry {group}', (i) => call('POST', '/jobs/retry', { group: groupsWithFailed[i] })],
   ['POST /jobs/cancel {group}', (i) => call('POST', '/jobs/cancel', { group: groupsWithFailed[runs + 3 + i] ?? 'none' })],
+  ['POST /queues/:queue/pause', () => call('POST', '/queues/q2/pause')],
+  ['POST /queues/:queue/resume', () => call('POST', '/queues/q2/resume')],
+  ['PUT /queues/:queue/limits', (i) => call('PUT', '/queues/q3/limits', { maxRunning: i + 1, maxPerSecond: null })],
+  ['GET /schedules (20)', () => call('GET', '/schedules')],
+  ['POST /schedules/:name/disable', (i) => call('POST', `/schedules/bench-${i % 20}/disable`)],
 ];
 
 const results: { call: string; medianMs: number | null; p95Ms: number | null; maxMs: number | null }[] = [];

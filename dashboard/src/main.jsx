@@ -5,6 +5,7 @@ import { JobList } from './jobs.jsx';
 import { JobDetail } from './job.jsx';
 import { Queues } from './queues.jsx';
 import { Activity } from './activity.jsx';
+import { Schedules } from './schedules.jsx';
 import { useStream } from './stream.js';
 
 const route = () => {
@@ -39,6 +40,7 @@ function App() {
           <a href="#/" aria-current={view === '' ? 'page' : undefined}>Queues</a>
           <a href="#/jobs" aria-current={view === 'jobs' ? 'page' : undefined}>Jobs</a>
           <a href="#/jobs?status=failed">Failed</a>
+          <a href="#/schedules" aria-current={view === 'schedules' ? 'page' : undefined}>Schedules</a>
           <a href="#/activity" aria-current={view === 'activity' ? 'page' : undefined}>Activity</a>
         </nav>
         <form class="search" role="search" onSubmit={onSearch}>
@@ -53,6 +55,7 @@ function App() {
         {view === 'jobs' ? <JobList filter={where.params} live={live} />
           : view === 'job' ? <JobDetail id={id} live={live} />
           : view === 'activity' ? <Activity live={live} />
+          : view === 'schedules' ? <Schedules live={live} />
           : <Queues live={live} />}
       </main>
     </>

@@ -27,27 +27,55 @@ function Throughput({ queues }) {
   return <figure class="chart"><div ref={box} /><figcaption>Completions per minute, last hour, all queues</figcaption></figure>;
 }
 
+/** "4 running · 10/s", or "none". */
+const limits = (q) =>
+  [q.maxRunning != null && `${q.maxRunning} running`, q.maxPerSecond != null && `${q.maxPerSecond}/s`].filter(Boolean).join(' · ') || 'none';
+
 export function Queues({ live }) {
   const [queues, setQueues] = useState(null);
   const [error, setError] = useState(null);
-  useEffect(() => {
-    api('GET', '/queues').then((r) => setQueues(r.queues), (e) => setError(e.message));
-  }, []);
+  const [notice, setNotice] = useState(null);
+  const load = () => api('GET', '/queues').then((r) => setQueues(r.queues), (e) => setError(e.message));
+  useEffect(() => void load(), []);
   useEffect(() => {
     if (live.queues) setQueues(live.queues);
   }, [live.queues]);
+
+  const toggle = async (q) => {
+    const action = q.paused ? 'resume' : 'pause';
+    const question = q.paused
+      ? `Resume queue ${q.queue}? Workers claim its jobs again at once.`
+      : `Pause queue ${q.queue}? No worker claims its jobs until it is resumed; running jobs finish.`;
+    if (!confirm(question)) return;
+    try {
+      await api('POST', `/queues/${encodeURIComponent(q.queue)}/${action}`);
+      setNotice(`Queue ${q.queue} ${q.paused ? 'resumed' : 'paused'}.`);
+      await load();
+    } catch (e) {
+      setNotice(e.message);
+    }
+  };
+
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!queues) return <p class="loading">Loading…</p>;
   return (
     <section aria-labelledby="queues-title">
       <h1 id="queues-title">Queues</h1>
+      {notice && <p role="status">{notice}</p>}
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">Queue</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Running</th><th scope="col">Failed</th><th scope="col">Oldest ready</th><th scope="col">Done, last hour</th><th scope="col">Success</th></tr></thead>
+          <thead><tr><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Limits</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Running</th><th scope="col">Failed</th><th scope="col">Oldest ready</th><th scope="col">Done, last hour</th><th scope="col">Success</th></tr></thead>
           <tbody>
             {queues.map((q) => (
               <tr key={q.queue} data-queue={q.queue}>
                 <th scope="row"><a href={`#/jobs?queue=${encodeURIComponent(q.queue)}`}>{q.queue}</a></th>
+                <td class="state">
+                  <span data-state={q.paused ? 'paused' : 'running'} class={q.paused ? 'status paused' : undefined}>{q.paused ? 'paused' : 'running'}</span>{' '}
+                  <button type="button" class="quiet" aria-label={`${q.paused ? 'Resume' : 'Pause'} queue ${q.queue}`} onClick={() => toggle(q)}>
+                    {q.paused ? 'Resume' : 'Pause'}
+                  </button>
+                </td>
+                <td data-limits>{limits(q)}</td>
                 <td data-count="pending">{q.pending}</td>
                 <td data-count="scheduled">{q.scheduled}</td>
                 <td data-count="processing">{q.processing}</td>
@@ -57,7 +85,7 @@ export function Queues({ live }) {
                 <td>{percent(q.successRate)}</td>
               </tr>
             ))}
-            {queues.length === 0 && <tr><td colSpan={8}>No live jobs and nothing finished in the last hour.</td></tr>}
+            {queues.length === 0 && <tr><td colSpan={10}>No live jobs and nothing finished in the last hour.</td></tr>}
           </tbody>
         </table>
       </div>

@@ -5,6 +5,7 @@ import type { QueueClient } from '../queue/client.js';
 import { VERSION } from '../version.js';
 import { apiRoutes } from './api-routes.js';
 import { AdminAuth, sameOrigin } from './auth.js';
+import { controlRoutes } from './control-routes.js';
 import { dashboardRoutes } from './dashboard.js';
 import { EventStream } from './event-stream.js';
 
@@ -84,6 +85,7 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
       });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       await api.register(apiRoutes(client, stream));
+      await api.register(controlRoutes(client));
     }, { prefix: '/api/v1' });
 
     await scope.register(dashboardRoutes(auth), { prefix: '/dashboard' });

@@ -100,6 +100,7 @@ export const queueOverview = {
     failed: { type: 'integer' }, oldestPendingAgeSeconds: nullable('number'), completedLastHour: { type: 'integer' },
     failedLastHour: { type: 'integer' }, successRate: nullable('number'),
     completionsPerMinute: { type: 'array', items: { type: 'integer' }, description: '60 minutes, oldest first' },
+    paused: { type: 'boolean' }, maxRunning: nullable('integer'), maxPerSecond: nullable('integer'),
   },
 } as const;
 
@@ -118,3 +119,38 @@ export const error = {
 } as const;
 
 export const count = { type: 'object', properties: { count: { type: 'integer' } } } as const;
+
+export const queueParams = { type: 'object', required: ['queue'], properties: { queue: text(200) } } as const;
+
+export const scheduleParams = { type: 'object', required: ['name'], properties: { name: text(200) } } as const;
+
+export const limitsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['maxRunning', 'maxPerSecond'],
+  properties: {
+    maxRunning: { type: ['integer', 'null'], minimum: 0, maximum: 1000000, description: 'jobs processing at once, fleet-wide (0 holds every job back); null: no limit' },
+    maxPerSecond: { type: ['integer', 'null'], minimum: 1, maximum: 1000000, description: 'jobs started in any one-second span; null: no limit' },
+  },
+} as const;
+
+export const queueSettings = {
+  type: 'object',
+  properties: {
+    queue: { type: 'string' }, paused: { type: 'boolean' }, maxRunning: nullable('integer'), maxPerSecond: nullable('integer'),
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const schedule = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' }, cron: { type: 'string' }, timezone: { type: 'string' }, task: { type: 'string' }, payload: {},
+    queue: { type: 'string' }, priority: { type: 'integer' }, maxAttempts: { type: 'integer' }, enabled: { type: 'boolean' },
+    missed: { type: 'string', enum: ['run_latest', 'skip'] }, origin: { type: 'string', enum: ['sql', 'worker'] },
+    lastTick: nullable('string', { format: 'date-time', description: 'the latest tick enqueued or passed over' }),
+    lastJobId: nullable('string'),
+    nextTick: nullable('string', { format: 'date-time', description: 'null while disabled' }),
+    createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;

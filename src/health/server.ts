@@ -49,6 +49,9 @@ export class HealthServer {
       forceCloseConnections: true,
       // An unknown field is an error (a misspelt filter must not silently list everything).
       ajv: { customOptions: { removeAdditional: false } },
+      // A queue, group or schedule name (200 characters) in a path, percent-encoded: the schemas
+      // then answer 400 for a longer one, not the router's 414.
+      routerOptions: { maxParamLength: 2400 },
     }));
     const options = this.#options;
     app.get('/health', async () => ({

@@ -6,7 +6,7 @@ import { checkEnqueueInput } from './enqueue-input.js';
 import type { EnqueueInput, Job, QueueStats } from '../job.js';
 import { jobFromRow } from '../drivers/rows.js';
 import {
-  detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow,
+  detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow, withControls,
   type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
 } from './lookups.js';
 import { retryTransient } from './transient-retry.js';
@@ -104,9 +104,13 @@ export class QueueClient {
     return retryTransient(() => this.#driver.stats());
   }
 
-  /** Per queue: live counts, the oldest ready job's age, and the last hour's throughput and success rate. */
+  /** Per queue: live counts, the oldest ready job's age, the last hour's throughput and success rate, and its controls. */
   async overview(): Promise<QueueOverview[]> {
-    return (await this.#operate<Record<string, unknown>[]>('get_queue_overview', {})).map(overviewFromRow);
+    const [rows, controls] = await Promise.all([
+      this.#operate<Record<string, unknown>[]>('get_queue_overview', {}),
+      retryTransient(() => this.queueControls.list()),
+    ]);
+    return withControls(rows.map(overviewFromRow), controls);
   }
 
   async groupStats(group: string): Promise<GroupStats> {

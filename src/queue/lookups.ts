@@ -1,5 +1,6 @@
 import { jobFromRow } from '../drivers/rows.js';
 import type { Job, JobStatus } from '../job.js';
+import type { QueueControl } from './queue-controls.js';
 
 /** Which jobs a listing, a bulk retry or a bulk cancel applies to; every field optional. */
 export interface JobFilter {
@@ -77,6 +78,10 @@ export interface QueueOverview {
   successRate: number | null;
   /** 60 numbers, oldest minute first. */
   completionsPerMinute: number[];
+  /** The queue's controls (get_queue_controls): no claims while paused; null: no limit. */
+  paused: boolean;
+  maxRunning: number | null;
+  maxPerSecond: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -149,5 +154,25 @@ export function overviewFromRow(row: Row): QueueOverview {
     failedLastHour: num(row.failed_last_hour),
     successRate: maybeNum(row.success_rate),
     completionsPerMinute: ((row.completions_per_minute as unknown[]) ?? []).map(num),
+    paused: false,
+    maxRunning: null,
+    maxPerSecond: null,
   };
+}
+
+/**
+ * The overview with each queue's controls: a queue with controls but no jobs to show (paused
+ * before its first job, say) gets a row of zeros, so that it can be seen and resumed.
+ */
+export function withControls(overview: QueueOverview[], controls: QueueControl[]): QueueOverview[] {
+  const byQueue = new Map(overview.map((q) => [q.queue, q]));
+  for (const c of controls) {
+    const row = byQueue.get(c.queue) ?? {
+      queue: c.queue, pending: 0, scheduled: 0, processing: c.processing, failed: 0, oldestPendingAgeSeconds: null,
+      completedLastHour: 0, failedLastHour: 0, successRate: null, completionsPerMinute: Array<number>(60).fill(0),
+      paused: false, maxRunning: null, maxPerSecond: null,
+    };
+    byQueue.set(c.queue, { ...row, paused: c.paused, maxRunning: c.maxRunning, maxPerSecond: c.maxPerSecond });
+  }
+  return [...byQueue.values()].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0));
 }

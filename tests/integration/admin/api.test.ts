@@ -1,6 +1,7 @@
 /**
  * The admin API on a running worker: every route, schema errors, the 401/404 rules, bulk retry by
- * group, the stream delivering a change, and the token in no log line.
+ * group, queue controls and schedules read back from the database, the stream delivering a
+ * change, and the token in no log line.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,10 @@ const { worker, logs } = await startTestWorker(db, {
   boom: defineTask({ maxAttempts: 1, handler: () => { throw new Error('<img src=x onerror=alert(1)>'); } }),
 }, { ADMIN_TOKEN: TOKEN, ADMIN_STREAM_INTERVAL_MS: '100', QUEUES: 'api' });
 const { worker: plain } = await startTestWorker(db, {}, { QUEUES: 'none' });
+// The 401 checks of the control routes go here: each counts against a server's ten failed
+// sign-ins a minute, and those of `worker` are spent by the other tests.
+const { worker: guarded } = await startTestWorker(db, {}, { ADMIN_TOKEN: TOKEN, QUEUES: 'none', SCHEDULER: 'false' });
+const guardedBase = `http://127.0.0.1:${guarded.healthAddress!.port}`;
 const base = `http://127.0.0.1:${worker.healthAddress!.port}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -111,9 +116,126 @@ test('GET /queues, /activity and /openapi.json', async () => {
   const openapi = await call('GET', '/api/v1/openapi.json');
   assert.equal(openapi.body.openapi.slice(0, 2), '3.');
   for (const path of ['/api/v1/queues', '/api/v1/jobs', '/api/v1/jobs/{id}', '/api/v1/jobs/{id}/retry', '/api/v1/jobs/{id}/cancel',
-    '/api/v1/jobs/retry', '/api/v1/jobs/cancel', '/api/v1/groups/{group}', '/api/v1/activity', '/api/v1/stream']) {
+    '/api/v1/jobs/retry', '/api/v1/jobs/cancel', '/api/v1/groups/{group}', '/api/v1/activity', '/api/v1/stream',
+    '/api/v1/queues/{queue}/pause', '/api/v1/queues/{queue}/resume', '/api/v1/queues/{queue}/limits', '/api/v1/schedules',
+    '/api/v1/schedules/{name}/enable', '/api/v1/schedules/{name}/disable']) {
     assert.ok(openapi.body.paths[path], path);
   }
+});
+
+const controlsOf = async (queue: string) =>
+  (await db.pool.query('select paused, max_running, max_per_second from job_queues where queue = $1', [queue])).rows[0] ?? null;
+
+test('pause and resume a queue: stored in job_queues, honoured by claim_jobs, shown in GET /queues', async () => {
+  // A queue no worker serves, with a name that needs encoding in the path.
+  const queue = `held/${randomUUID()} <b>`;
+  const path = `/api/v1/queues/${encodeURIComponent(queue)}`;
+  const paused = await call('POST', `${path}/pause`);
+  assert.equal(paused.status, 200);
+  assert.deepEqual({ ...paused.body.controls, updatedAt: undefined }, { queue, paused: true, maxRunning: null, maxPerSecond: null, updatedAt: undefined });
+  assert.deepEqual(await controlsOf(queue), { paused: true, max_running: null, max_per_second: null });
+  // Seen in the overview before the queue has a job; then with one, which no claim takes.
+  const listed = (await call('GET', '/api/v1/queues')).body.queues.find((q: { queue: string }) => q.queue === queue);
+  assert.deepEqual([listed.paused, listed.pending, listed.completionsPerMinute.length], [true, 0, 60]);
+  await call('POST', '/api/v1/jobs', { task: 'ok', queue });
+  assert.equal((await db.pool.query('select * from claim_jobs($1, array[$2], 10)', ['api-test', queue])).rowCount, 0);
+  assert.equal((await call('GET', '/api/v1/queues')).body.queues.find((q: { queue: string }) => q.queue === queue).pending, 1);
+
+  const resumed = await call('POST', `${path}/resume`);
+  assert.equal(resumed.status, 200);
+  assert.equal(resumed.body.controls.paused, false);
+  assert.equal((await controlsOf(queue)).paused, false);
+  assert.equal((await db.pool.query('select * from claim_jobs($1, array[$2], 10)', ['api-test', queue])).rowCount, 1);
+  assert.equal((await call('POST', `${path}/resume`)).status, 200, 'resuming a running queue with controls changes nothing');
+});
+
+test('queue limits: set, replaced, lifted; bad bodies are 400', async () => {
+  const queue = `limited-${randomUUID()}`;
+  const path = `/api/v1/queues/${queue}/limits`;
+  const set = await call('PUT', path, { maxRunning: 3, maxPerSecond: 7 });
+  assert.equal(set.status, 200);
+  assert.deepEqual([set.body.controls.paused, set.body.controls.maxRunning, set.body.controls.maxPerSecond], [false, 3, 7]);
+  assert.deepEqual(await controlsOf(queue), { paused: false, max_running: 3, max_per_second: 7 });
+  assert.equal((await call('PUT', path, { maxRunning: 0, maxPerSecond: null })).status, 200);
+  assert.deepEqual(await controlsOf(queue), { paused: false, max_running: 0, max_per_second: null });
+  const overview = await call('GET', '/api/v1/queues');
+  assert.equal(overview.status, 200, JSON.stringify(overview.body));
+  const listed = overview.body.queues.find((q: { queue: string }) => q.queue === queue);
+  assert.deepEqual([listed.maxRunning, listed.maxPerSecond], [0, null]);
+  for (const body of [{ maxRunning: -1, maxPerSecond: null }, { maxRunning: 1, maxPerSecond: 0 }, { maxRunning: 'many', maxPerSecond: null },
+    { maxRunning: 1 }, { maxRunning: 1, maxPerSecond: 1, burst: 2 }, { maxRunning: 1.5, maxPerSecond: null }, { maxRunning: 1_000_001, maxPerSecond: null }]) {
+    const bad = await call('PUT', path, body);
+    assert.equal(bad.status, 400, JSON.stringify(body));
+    assert.equal(bad.body.error.code, 'INVALID_ARGUMENT', JSON.stringify(body));
+  }
+  assert.deepEqual(await controlsOf(queue), { paused: false, max_running: 0, max_per_second: null }, 'refused bodies changed nothing');
+  await call('POST', `/api/v1/queues/${queue}/pause`);
+  const lifted = await call('DELETE', path);
+  assert.equal(lifted.status, 200);
+  assert.deepEqual(await controlsOf(queue), { paused: true, max_running: null, max_per_second: null }, 'lifting limits keeps the pause');
+});
+
+test('queue controls: unknown queue 404, bad names 400, no token 401', async () => {
+  const unknown = `never-${randomUUID()}`;
+  for (const [method, path] of [['POST', `/api/v1/queues/${unknown}/resume`], ['DELETE', `/api/v1/queues/${unknown}/limits`]]) {
+    const missing = await call(method as string, path as string);
+    assert.equal(missing.status, 404, `${method} ${path}`);
+    assert.equal(missing.body.error.code, 'NOT_FOUND');
+    assert.match(missing.body.error.message, new RegExp(`queue ${unknown} has no controls`));
+  }
+  assert.equal(await controlsOf(unknown), null, 'nothing was created');
+  const long = 'q'.repeat(201);
+  for (const [method, path, body] of [['POST', `/api/v1/queues/${long}/pause`], ['POST', `/api/v1/queues/${long}/resume`],
+    ['PUT', `/api/v1/queues/${long}/limits`, { maxRunning: 1, maxPerSecond: null }], ['DELETE', `/api/v1/queues/${long}/limits`]] as const) {
+    const bad = await call(method, path, body);
+    assert.equal(bad.status, 400, `${method} ${path.slice(0, 30)}`);
+    assert.equal(bad.body.error.code, 'INVALID_ARGUMENT');
+  }
+  const queue = `guarded-${randomUUID()}`;
+  for (const [method, path, body] of [['POST', `/api/v1/queues/${queue}/pause`], ['POST', `/api/v1/queues/${queue}/resume`],
+    ['PUT', `/api/v1/queues/${queue}/limits`, { maxRunning: 1, maxPerSecond: null }], ['DELETE', `/api/v1/queues/${queue}/limits`]] as const) {
+    const denied = await call(method, path, body, {}, guardedBase);
+    assert.equal(denied.status, 401, `${method} ${path}`);
+    assert.equal(denied.body.error.code, 'UNAUTHORIZED');
+  }
+  assert.equal(await controlsOf(queue), null, 'no unauthorised change');
+});
+
+test('schedules: listed with last and next tick; disabled and enabled; unknown 404; 400; 401', async () => {
+  const name = `nightly/${randomUUID()} <i>`;
+  await db.pool.query("select * from schedule_job($1, '0 3 * * *', 'report', queue => 'reports', timezone => 'Europe/Berlin')", [name]);
+  const path = `/api/v1/schedules/${encodeURIComponent(name)}`;
+  const mine = async () => (await call('GET', '/api/v1/schedules')).body.schedules.find((s: { name: string }) => s.name === name);
+  const listed = await mine();
+  assert.deepEqual([listed.cron, listed.timezone, listed.task, listed.queue, listed.enabled, listed.origin, listed.lastTick],
+    ['0 3 * * *', 'Europe/Berlin', 'report', 'reports', true, 'sql', null]);
+  // The next 03:00 in Berlin: 01:00 or 02:00 UTC, within a day.
+  const next = new Date(listed.nextTick);
+  assert.ok([1, 2].includes(next.getUTCHours()) && next.getUTCMinutes() === 0, listed.nextTick);
+  assert.ok(next.getTime() > Date.now() - 60_000 && next.getTime() < Date.now() + 25 * 3_600_000, listed.nextTick);
+
+  const disabled = await call('POST', `${path}/disable`);
+  assert.equal(disabled.status, 200);
+  assert.deepEqual([disabled.body.schedule.name, disabled.body.schedule.enabled, disabled.body.schedule.nextTick], [name, false, null]);
+  assert.equal((await db.pool.query('select enabled from job_schedules where name = $1', [name])).rows[0].enabled, false);
+  assert.deepEqual([(await mine()).enabled, (await mine()).nextTick], [false, null]);
+  const enabled = await call('POST', `${path}/enable`);
+  assert.equal(enabled.body.schedule.enabled, true);
+  assert.ok(enabled.body.schedule.nextTick);
+  assert.equal((await db.pool.query('select enabled from job_schedules where name = $1', [name])).rows[0].enabled, true);
+
+  for (const action of ['enable', 'disable']) {
+    const missing = await call('POST', `/api/v1/schedules/no-such-${randomUUID()}/${action}`);
+    assert.equal(missing.status, 404, action);
+    assert.equal(missing.body.error.code, 'NOT_FOUND');
+    assert.match(missing.body.error.message, /schedule no-such-.* does not exist/);
+    const bad = await call('POST', `/api/v1/schedules/${'s'.repeat(201)}/${action}`);
+    assert.equal(bad.status, 400, action);
+    assert.equal(bad.body.error.code, 'INVALID_ARGUMENT');
+    assert.equal((await call('POST', `${path}/${action}`, undefined, {}, guardedBase)).status, 401, action);
+  }
+  assert.equal((await call('GET', '/api/v1/schedules', undefined, {}, guardedBase)).status, 401);
+  assert.equal((await db.pool.query('select enabled from job_schedules where name = $1', [name])).rows[0].enabled, true, 'no unauthorised change');
 });
 
 test('the stream delivers a job change', async () => {

@@ -76,7 +76,13 @@ for (const [transport, client] of Object.entries(clients)) {
     const waiting = await client.enqueue({ task: 'held', queue: 'idle' });
     await assert.rejects(client.waitForJob(waiting, { timeoutMs: 200 }), { code: 'WAIT_TIMEOUT' });
     const overview = await client.overview();
-    assert.ok(overview.find((q) => q.queue === 'lookups' && q.failed >= 1));
+    assert.ok(overview.find((q) => q.queue === 'lookups' && q.failed >= 1 && !q.paused && q.maxRunning === null));
+    // A queue's controls are in its overview row, also before it has a job.
+    const controlled = `controlled-${transport}`;
+    await client.queueControls.pause(controlled);
+    await client.queueControls.setLimits(controlled, { maxPerSecond: 3 });
+    const row = (await client.overview()).find((q) => q.queue === controlled);
+    assert.deepEqual(row && [row.paused, row.maxRunning, row.maxPerSecond, row.pending, row.completionsPerMinute.length], [true, null, 3, 0, 60]);
     const events = await client.events({ limit: 5 });
     assert.equal(events.length, 5);
     assert.ok(events[0]!.id > events[4]!.id);
