@@ -7,18 +7,33 @@ import { freePort } from './test-server.js';
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURE_TASKS_DIR = path.join(PROJECT_DIR, 'tests', 'fixtures', 'tasks');
 
-/** Runs the real CLI (`supajobs <args>`) from source, as a child process. */
-export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_DIR, 'src', 'cli', 'main.ts'), ...args], {
+const CLI = path.join(PROJECT_DIR, 'src', 'cli', 'main.ts');
+
+/**
+ * Runs a TypeScript program of this project (a path from the project's folder) through tsx, as a
+ * child process in the project's folder, so `import … from 'supajobs'` resolves (tsconfig paths).
+ */
+export function spawnScript(script: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.resolve(PROJECT_DIR, script), ...args], {
     cwd: PROJECT_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
+/** Runs the real CLI (`supajobs <args>`) from source, as a child process. */
+export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawnScript(CLI, args, env);
+}
+
 /** Runs a one-shot CLI command to its end. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawnCli(args, env);
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runScript(CLI, args, env);
+}
+
+/** Runs a program (see spawnScript) to its end. */
+export async function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawnScript(script, args, env);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c) => (stdout += c));
@@ -28,8 +43,9 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
 }
 
 /**
- * A worker process (`supajobs start`) with its log lines and health port. start() waits for
- * 'worker started'; spawn() does not (a worker that starts without a database, or under faults).
+ * A worker process (`supajobs start`, or an app's own worker program given as `script`) with its
+ * log lines and health port. start() waits for 'worker started'; spawn() does not (a worker that
+ * starts without a database, or under faults).
  */
 export class WorkerProcess {
   readonly child: ChildProcess;
@@ -48,13 +64,14 @@ export class WorkerProcess {
     );
   }
 
-  static async spawn(env: Record<string, string>): Promise<WorkerProcess> {
+  static async spawn(env: Record<string, string>, script?: string): Promise<WorkerProcess> {
     const port = await freePort();
-    return new WorkerProcess(spawnCli(['start'], { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env }), port);
+    const portEnv = { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env };
+    return new WorkerProcess(script ? spawnScript(script, [], portEnv) : spawnCli(['start'], portEnv), port);
   }
 
-  static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const worker = await WorkerProcess.spawn(env);
+  static async start(env: Record<string, string>, script?: string): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.spawn(env, script);
     await worker.waitForLog((line) => line.msg === 'worker started', 30_000);
     return worker;
   }
