@@ -81,16 +81,7 @@ export class WorkerProcess {
   }
 
   lines(): Record<string, unknown>[] {
-    return this.#out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
+    return jsonLines(this.#out);
   }
 
   async waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
@@ -112,4 +103,18 @@ export class WorkerProcess {
     if (this.#exitCode === undefined) this.child.kill(signal);
     return this.exited;
   }
+}
+
+/** The JSON log lines of a process's output (other lines skipped). */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }

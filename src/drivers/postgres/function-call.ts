@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { asDatabaseError } from '../../errors.js';
-import type { TransactionClient } from '../driver.js';
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -28,7 +27,7 @@ export async function callFunction<T>(pool: pg.Pool, fn: string, args: Record<st
 }
 
 /** Driver.transaction on a pg pool: fn's queries commit together when it resolves, roll back when it rejects. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort } from '../../support/test-server.js';
+import { jsonLines } from '../../support/worker-process.js';
 import { childEnv, run, waitFor } from './commands.js';
 
 export type Stop = 'pid' | 'group' | 'ctrl-c';
@@ -134,18 +135,6 @@ export async function runCell(options: CellOptions): Promise<CellResult> {
   }
 }
 
-function jsonLines(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-}
 
 /** "pid comm" of every process whose environment carries this cell's marker. */
 async function cellProcesses(id: string): Promise<string[]> {

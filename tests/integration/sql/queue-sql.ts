@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { inTransaction } from '../../../src/drivers/postgres/function-call.js';
 
 export type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
@@ -164,20 +165,8 @@ export async function assertSqlState(call: Promise<unknown>, expected: string, w
   assert.equal(await sqlStateOf(call), expected, what);
 }
 
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const value = await fn(client);
-    await client.query('commit');
-    return value;
-  } catch (error) {
-    await client.query('rollback');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
+/** The driver's own: fn's queries commit together, or roll back when it rejects. */
+export { inTransaction };
 
 export type ApiRole = 'anon' | 'authenticated' | 'service_role';
 
