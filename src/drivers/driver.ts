@@ -77,9 +77,8 @@ export interface Driver {
   readonly wakeUps: WakeUpState;
 }
 
-/** The connection a transaction runs on (a pg client: parameters $1, $2, …). */
+/** The connection a transaction runs on (a pg client: parameters $1, $2, …); rows are untyped, as pg returns them. */
 export interface TransactionClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 

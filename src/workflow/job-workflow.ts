@@ -49,13 +49,13 @@ export interface JobWorkflowOptions {
 
 /** The stages and steps of one running job. Everything it stores goes through SQL functions. */
 export class JobWorkflow implements WorkflowContext {
-  readonly #o: JobWorkflowOptions;
+  readonly #context: JobWorkflowOptions;
   #stage: string | null;
   #version: number;
   #steps: Promise<Record<string, unknown>> | undefined;
 
   constructor(options: JobWorkflowOptions) {
-    this.#o = options;
+    this.#context = options;
     this.#stage = options.job.stage ?? options.stages?.initial ?? null;
     this.#version = options.job.version;
   }
@@ -70,9 +70,9 @@ export class JobWorkflow implements WorkflowContext {
 
   async transition(to: string, data?: unknown): Promise<void> {
     if (to === this.#stage) return;
-    const { job, workerId } = this.#o;
+    const { job, workerId } = this.#context;
     try {
-      const moved = await this.#o.driver.call<{ stage: string; version: number }>('transition_job', {
+      const moved = await this.#context.driver.call<{ stage: string; version: number }>('transition_job', {
         id: job.id,
         to_stage: to,
         expected_version: this.#version,
@@ -88,7 +88,7 @@ export class JobWorkflow implements WorkflowContext {
 
   /** Moves a job that completed to its declared success stage. */
   async finish(): Promise<void> {
-    const success = this.#o.stages?.success;
+    const success = this.#context.stages?.success;
     if (success) await this.transition(success);
   }
 
@@ -100,7 +100,7 @@ export class JobWorkflow implements WorkflowContext {
     const value = await this.#runStep(name, fn, options.timeoutMs);
     // What later attempts will read: the same JSON, so every attempt sees the same value.
     const result = value === undefined ? null : (JSON.parse(JSON.stringify(value)) as T);
-    const { job, workerId, driver } = this.#o;
+    const { job, workerId, driver } = this.#context;
     const saved = await driver.call<boolean>('save_job_step', {
       id: job.id,
       worker_id: workerId,
@@ -118,7 +118,7 @@ export class JobWorkflow implements WorkflowContext {
   completedInTransaction = false;
 
   async transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T> {
-    const { driver, job, workerId } = this.#o;
+    const { driver, job, workerId } = this.#context;
     if (!driver.transaction) {
       throw new JobError('TRANSACTION_UNAVAILABLE', `ctx.transaction needs the postgres transport (this worker uses ${driver.transport})`);
     }
@@ -135,11 +135,11 @@ export class JobWorkflow implements WorkflowContext {
   }
 
   dependencyResults<Result = unknown>(): Promise<DependencyResult<Result>[]> {
-    return this.#o.driver.call<DependencyResult<Result>[]>('get_dependency_results', { id: this.#o.job.id });
+    return this.#context.driver.call<DependencyResult<Result>[]>('get_dependency_results', { id: this.#context.job.id });
   }
 
   #stored(): Promise<Record<string, unknown>> {
-    this.#steps ??= this.#o.driver.call<Record<string, { value: unknown } | null>>('get_job_steps', { id: this.#o.job.id }).then((rows) => {
+    this.#steps ??= this.#context.driver.call<Record<string, { value: unknown } | null>>('get_job_steps', { id: this.#context.job.id }).then((rows) => {
       const steps: Record<string, unknown> = {};
       for (const [name, row] of Object.entries(rows ?? {})) steps[name] = row === null ? null : row.value;
       return steps;
@@ -148,7 +148,7 @@ export class JobWorkflow implements WorkflowContext {
   }
 
   async #runStep<T>(name: string, fn: (signal: AbortSignal) => Promise<T> | T, timeoutMs: number | undefined): Promise<T> {
-    const jobSignal = this.#o.abort.signal;
+    const jobSignal = this.#context.abort.signal;
     if (timeoutMs === undefined) return fn(jobSignal);
     const timeout = new AbortController();
     const signal = AbortSignal.any([jobSignal, timeout.signal]);
@@ -169,8 +169,8 @@ export class JobWorkflow implements WorkflowContext {
 
   /** The worker lost the job (reclaimed, cancelled): the handler is aborted, nothing is stored. */
   #lost(): Error {
-    this.#o.abort.abort('lease-lost');
-    return new Error(`job ${this.#o.job.id} is no longer held by this worker`);
+    this.#context.abort.abort('lease-lost');
+    return new Error(`job ${this.#context.job.id} is no longer held by this worker`);
   }
 
   #lostOr(error: unknown): unknown {
