@@ -9,7 +9,12 @@ export const FIXTURE_TASKS_DIR = path.join(PROJECT_DIR, 'tests', 'fixtures', 'ta
 
 /** Runs the real CLI (`supajobs <args>`) from source, as a child process. */
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_DIR, 'src', 'cli', 'main.ts'), ...args], {
+  return spawnScript(path.join(PROJECT_DIR, 'src', 'cli', 'main.ts'), args, env);
+}
+
+/** Runs a TypeScript program (the CLI, an example's worker) under tsx from the project's folder, so 'supajobs' resolves to src/. */
+export function spawnScript(script: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: PROJECT_DIR,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -17,13 +22,22 @@ export function spawnCli(args: string[], env: Record<string, string>): ChildProc
 }
 
 /** Runs a one-shot CLI command to its end. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawnCli(args, env);
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runToEnd(spawnCli(args, env));
+}
+
+/** Runs a one-shot program (see spawnScript) to its end. */
+export function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runToEnd(spawnScript(script, args, env));
+}
+
+async function runToEnd(child: ChildProcess): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c) => (stdout += c));
   child.stderr?.on('data', (c) => (stderr += c));
-  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  // 'close', not 'exit': every byte of its output has been read.
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   return { code, stdout, stderr };
 }
 
@@ -48,13 +62,15 @@ export class WorkerProcess {
     );
   }
 
-  static async spawn(env: Record<string, string>): Promise<WorkerProcess> {
+  /** `supajobs start`, or a program of its own that starts a worker (an example's worker.ts). */
+  static async spawn(env: Record<string, string>, script?: string): Promise<WorkerProcess> {
     const port = await freePort();
-    return new WorkerProcess(spawnCli(['start'], { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env }), port);
+    const workerEnv = { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env };
+    return new WorkerProcess(script ? spawnScript(script, [], workerEnv) : spawnCli(['start'], workerEnv), port);
   }
 
-  static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const worker = await WorkerProcess.spawn(env);
+  static async start(env: Record<string, string>, script?: string): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.spawn(env, script);
     await worker.waitForLog((line) => line.msg === 'worker started', 30_000);
     return worker;
   }
