@@ -9,7 +9,7 @@ export interface HttpCallOptions extends RequestInit {
   signal?: AbortSignal;
   /** Overrides of the status → error-code table (see DEFAULTS). */
   codes?: HttpErrorCodes;
-  /** No response headers within this long: the call is aborted and fails with the 'timeout' code (retried by default). */
+  /** No response headers this long after the call began (sending its body included): it is aborted and fails with the 'timeout' code (retried by default). */
   timeoutMs?: number;
 }
 

@@ -30,6 +30,8 @@ async function documentIn(file: string): Promise<Buffer | null> {
   return Buffer.concat([...xml.matchAll(/<chunk>([^<]*)<\/chunk>/g)].map((m) => Buffer.from(m[1] ?? '', 'base64')));
 }
 
+const outcome = (row: Record<string, any>) => `${row.status} ${row.error_code ?? '-'} after ${row.attempts}`;
+
 /** Peak resident memory of a process, in kB (VmHWM: the high-water mark since it started). */
 async function peakRssKb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -55,15 +57,20 @@ test('pdf-gateway: 4xx and 413 dead-letter at once, 5xx and timeouts are retried
     RECLAIM_INTERVAL_MS: '300',
     POLL_INTERVAL_MS: '300',
   };
-  const first = await WorkerProcess.start({ ...env, WORKER_ID: 'pdf-worker-1' }, path.join(EXAMPLE, 'worker.ts'));
+  // The large documents of step 3, written while the first worker starts.
+  const big = Array.from({ length: 6 }, (_, i) => pdf(`big-${i}`, 8 * 1024 * 1024));
+  const [first] = await Promise.all([
+    WorkerProcess.start({ ...env, WORKER_ID: 'pdf-worker-1' }, path.join(EXAMPLE, 'worker.ts')),
+    ...big.map((bytes, i) => writeFile(path.join(inputs, `big-${i}.pdf`), bytes)),
+    writeFile(path.join(inputs, 'huge.pdf'), pdf('none', MAX_BYTES + 1)),
+  ]);
   db.onDrop(() => first.stop('SIGKILL'));
 
-  // 1. Every answer of the gateway, enqueued by the example's own script.
+  // 1. The gateway's answers, enqueued by the example's own script (413 in step 3: its upload takes a while).
   const documents: Record<string, Buffer> = {
     ok: pdf('none'),
     malformed: pdf('400'),
     unacceptable: pdf('406'),
-    huge: pdf('none', MAX_BYTES + 1),
     'not-pdf': Buffer.from('GIF89a, not a PDF'),
     flaky: pdf('502-once'),
     slow: pdf('hang-once'),
@@ -74,20 +81,18 @@ test('pdf-gateway: 4xx and 413 dead-letter at once, 5xx and timeouts are retried
   const ids = Object.fromEntries(enqueued.stdout.trim().split('\n').map((line) => [path.basename(line.split(' ')[1] ?? '', '.pdf'), line.split(' ')[0] ?? '']));
   assert.deepEqual(Object.keys(ids).sort(), Object.keys(documents).sort());
   const rows = await waitForJobs(db, Object.values(ids), 30_000);
-  const outcome = (name: string) => {
-    const row = rows.get(ids[name] ?? '')!;
-    return `${row.status} ${row.error_code ?? '-'} after ${row.attempts}`;
-  };
-  assert.deepEqual(Object.fromEntries(Object.keys(documents).map((name) => [name, outcome(name)])), {
+  assert.deepEqual(Object.fromEntries(Object.keys(documents).map((name) => [name, outcome(rows.get(ids[name] ?? '')!)])), {
     ok: 'completed - after 1',
     malformed: 'failed GW_4XX after 1',
     unacceptable: 'failed GW_4XX after 1',
-    huge: 'failed TOO_LARGE after 1',
     'not-pdf': 'failed GW_4XX after 1',
     // A job that completed keeps the code of the attempt that failed before.
     flaky: 'completed GW_5XX after 2',
     slow: 'completed GW_TIMEOUT after 2',
   });
+  for (const [name, status] of [['malformed', 400], ['unacceptable', 406], ['not-pdf', 415]] as const) {
+    assert.match(rows.get(ids[name] ?? '')!.last_error, new RegExp(`answered ${status}:`));
+  }
   const retries = await db.pool.query(
     "select job_id, attempt, error_code from job_events where job_id = any($1::uuid[]) and to_status = 'pending' and error_code is not null order by id",
     [[ids.flaky, ids.slow]],
@@ -103,7 +108,7 @@ test('pdf-gateway: 4xx and 413 dead-letter at once, 5xx and timeouts are retried
 
   // 2. SIGKILL while the result is half written: the job is reclaimed after its lease and redone by
   // another worker; the temp file the dead one left is gone and the result is whole.
-  const stalled = pdf('stall-once', 2 * 1024 * 1024);
+  const stalled = pdf('stall-once', 512 * 1024);
   await writeFile(path.join(inputs, 'stalled.pdf'), stalled);
   const stalledId: string = (await db.pool.query("select enqueue_job('convert-pdf', jsonb_build_object('file', $1::text)) as id", [path.join(inputs, 'stalled.pdf')])).rows[0].id;
   const temp = new RegExp(`^${stalledId}\\.xml\\.\\d+$`);
@@ -128,15 +133,15 @@ test('pdf-gateway: 4xx and 413 dead-letter at once, 5xx and timeouts are retried
   assert.deepEqual((await readdir(results)).filter((name) => name.startsWith(stalledId)), [`${stalledId}.xml`]);
   assert.ok((await documentIn(path.join(results, `${stalledId}.xml`)))?.equals(stalled), 'the redone result is whole');
 
-  // 3. Six documents of 8 MB at once, streamed both ways: the worker's peak RSS stays under the bound.
-  const big = Array.from({ length: 6 }, (_, i) => pdf(`big-${i}`, 8 * 1024 * 1024));
+  // 3. Six documents of 8 MB at once, and one past the gateway's limit, streamed both ways: the worker's peak RSS stays under the bound.
   const bigIds: string[] = [];
-  for (const [i, bytes] of big.entries()) {
-    const file = path.join(inputs, `big-${i}.pdf`);
-    await writeFile(file, bytes);
-    bigIds.push((await db.pool.query("select enqueue_job('convert-pdf', jsonb_build_object('file', $1::text)) as id", [file])).rows[0].id);
+  for (const i of big.keys()) {
+    bigIds.push((await db.pool.query("select enqueue_job('convert-pdf', jsonb_build_object('file', $1::text)) as id", [path.join(inputs, `big-${i}.pdf`)])).rows[0].id);
   }
-  const bigRows = await waitForJobs(db, bigIds, 30_000);
+  const huge: string = (await db.pool.query("select enqueue_job('convert-pdf', jsonb_build_object('file', $1::text)) as id", [path.join(inputs, 'huge.pdf')])).rows[0].id;
+  const bigRows = await waitForJobs(db, [...bigIds, huge], 60_000);
+  assert.equal(outcome(bigRows.get(huge)!), 'failed TOO_LARGE after 1');
+  assert.match(bigRows.get(huge)!.last_error, /answered 413:/);
   for (const [i, id] of bigIds.entries()) {
     assert.equal(bigRows.get(id)?.status, 'completed');
     assert.ok((await documentIn(path.join(results, `${id}.xml`)))?.equals(big[i]!), `big-${i}: whole`);
