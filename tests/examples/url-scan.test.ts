@@ -43,7 +43,7 @@ test('url-scan: declared stages with an audit event per move, a sandboxed fetche
     {
       DATABASE_URL: db.url,
       MIGRATE_ON_START: 'false',
-      JOB_TIMEOUT_MS: '5000',
+      JOB_TIMEOUT_MS: '8000', // a scan's node process may take seconds to start on a loaded machine
       POLL_INTERVAL_MS: '300',
       MONITOR_INTERVAL_MS: '300',
       DEAD_LETTER_ALERT_THRESHOLD: 'url-scan=3,*=100',
