@@ -35,7 +35,7 @@ export type { EnqueueInput, Job, JobStatus, QueueStats } from './job.js';
 export type { GroupStats, JobDetail, JobEvent, JobFilter, JobPage, PageRequest, QueueOverview } from './queue/lookups.js';
 export type { WaitOptions } from './queue/wait-for-job.js';
 export { WaitTimeoutError } from './errors.js';
-export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
+export { defineTask, type AnyTask, type JobContext, type PayloadSchema, type StandardSchema, type TaskDefinition, type TaskHandler } from './queue/task.js';
 export { TaskRegistry, loadTasksFromDir } from './queue/task-registry.js';
 export { loadTracing, tracingRequested } from './tracing/load.js';
 export { NO_TRACING, type Tracing } from './tracing/tracing.js';

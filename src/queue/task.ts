@@ -29,6 +29,8 @@ export type PayloadSchema<Payload = unknown> = ((payload: unknown) => Payload) |
 export interface StandardSchema<Output = unknown> {
   readonly '~standard': {
     readonly version: 1;
+    /** The library that made it (required by the Standard Schema spec; not read here). */
+    readonly vendor?: string;
     readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
   };
 }

@@ -7,8 +7,10 @@ export type HttpErrorCodes = Record<string, string | { code: string; retryable: 
 export interface HttpCallOptions extends RequestInit {
   /** The job's signal (ctx.signal): the call is aborted with the job (its timeout, a shutdown). */
   signal?: AbortSignal;
-  /** Overrides of the status → error-code table (see DEFAULT_CODES). */
+  /** Overrides of the status → error-code table (see DEFAULTS). */
   codes?: HttpErrorCodes;
+  /** No response headers this long after the call began (sending its body included): it is aborted and fails with the 'timeout' code (retried by default). */
+  timeoutMs?: number;
 }
 
 /** 4xx permanent but 408/425/429; 5xx and network errors transient. */
@@ -61,20 +63,26 @@ function failure(code: { code: string; retryable: boolean }, message: string, re
 /**
  * fetch with job semantics: a 2xx/3xx response is returned; any other outcome throws a job error
  * with a code from the table (PermanentJobError: not retried; RetryableJobError: retried, after
- * Retry-After when the server sent one). Calls go through a circuit breaker per host: while it is
+ * Retry-After when the server sent one); no headers within timeoutMs is the 'timeout' code. Calls go through a circuit breaker per host: while it is
  * open, calls fail at once with HTTP_CIRCUIT_OPEN (retried after the breaker's reset time).
  */
 export async function httpCall(url: string | URL, options: HttpCallOptions = {}): Promise<Response> {
-  const { codes, ...init } = options;
+  const { codes, timeoutMs, ...init } = options;
   const target = new URL(url);
   const breaker = breakerFor(target.host);
   const call = async (): Promise<Response> => {
     let response: Response;
+    // Bounds the wait for headers only: the body is read by the caller, under the job's signal.
+    const timeout = new AbortController();
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => timeout.abort(), timeoutMs);
     try {
-      response = await fetch(target, init);
+      response = await fetch(target, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
     } catch (error) {
       if (init.signal?.aborted) throw init.signal.reason ?? error;
+      if (timeout.signal.aborted) throw failure(codeFor('timeout', 'timeout', codes), `${target.host} sent no answer within ${timeoutMs} ms`, undefined, error);
       throw failure(codeFor('network', 'network', codes), `${target.host}: ${(error as Error).message}`, undefined, error);
+    } finally {
+      clearTimeout(timer);
     }
     if (response.status < 400) return response;
     const body = await response.text().catch(() => '');

@@ -7,12 +7,12 @@ import { freePort } from './test-server.js';
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FIXTURE_TASKS_DIR = path.join(PROJECT_DIR, 'tests', 'fixtures', 'tasks');
 
-const CLI = path.join(PROJECT_DIR, 'src', 'cli', 'main.ts');
+/** Runs the real CLI (`supajobs <args>`) from source, as a child process. */
+export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawnScript(path.join(PROJECT_DIR, 'src', 'cli', 'main.ts'), args, env);
+}
 
-/**
- * Runs a TypeScript program of this project (a path from the project's folder) through tsx, as a
- * child process in the project's folder, so `import … from 'supajobs'` resolves (tsconfig paths).
- */
+/** Runs a TypeScript program (the CLI, an example's worker; a path from the project's folder) under tsx from the project's folder, so 'supajobs' resolves to src/. */
 export function spawnScript(script: string, args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.resolve(PROJECT_DIR, script), ...args], {
     cwd: PROJECT_DIR,
@@ -21,31 +21,29 @@ export function spawnScript(script: string, args: string[], env: Record<string, 
   });
 }
 
-/** Runs the real CLI (`supajobs <args>`) from source, as a child process. */
-export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawnScript(CLI, args, env);
-}
-
 /** Runs a one-shot CLI command to its end. */
 export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return runScript(CLI, args, env);
+  return runToEnd(spawnCli(args, env));
 }
 
-/** Runs a program (see spawnScript) to its end. */
-export async function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawnScript(script, args, env);
+/** Runs a one-shot program (see spawnScript) to its end. */
+export function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runToEnd(spawnScript(script, args, env));
+}
+
+async function runToEnd(child: ChildProcess): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (c) => (stdout += c));
   child.stderr?.on('data', (c) => (stderr += c));
-  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  // 'close', not 'exit': every byte of its output has been read.
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   return { code, stdout, stderr };
 }
 
 /**
- * A worker process (`supajobs start`, or an app's own worker program given as `script`) with its
- * log lines and health port. start() waits for 'worker started'; spawn() does not (a worker that
- * starts without a database, or under faults).
+ * A worker process (`supajobs start`) with its log lines and health port. start() waits for
+ * 'worker started'; spawn() does not (a worker that starts without a database, or under faults).
  */
 export class WorkerProcess {
   readonly child: ChildProcess;
@@ -64,10 +62,11 @@ export class WorkerProcess {
     );
   }
 
+  /** `supajobs start`, or a program of its own that starts a worker (an example's worker.ts). */
   static async spawn(env: Record<string, string>, script?: string): Promise<WorkerProcess> {
     const port = await freePort();
-    const portEnv = { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env };
-    return new WorkerProcess(script ? spawnScript(script, [], portEnv) : spawnCli(['start'], portEnv), port);
+    const workerEnv = { HEALTH_CHECK_PORT: String(port), HEALTH_CHECK_HOST: '127.0.0.1', ...env };
+    return new WorkerProcess(script ? spawnScript(script, [], workerEnv) : spawnCli(['start'], workerEnv), port);
   }
 
   static async start(env: Record<string, string>, script?: string): Promise<WorkerProcess> {

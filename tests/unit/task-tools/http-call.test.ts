@@ -55,3 +55,20 @@ test("the job's signal aborts the call with its reason; a failing host opens its
   assert.ok(seen.includes('retry HTTP_SERVER_ERROR'));
   assert.equal(await (await httpCall(`${base}/200`)).text(), '<ok/>', 'another host is unaffected');
 });
+
+test('timeoutMs bounds the wait for headers with the timeout code; a body slower than it is still read whole', async () => {
+  const server = createServer((req, res) => {
+    if (req.url === '/hang') return;
+    res.writeHead(200, { 'content-type': 'application/xml' });
+    res.write('<doc>');
+    setTimeout(() => res.end('</doc>'), 300);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  assert.equal(await httpCall(`${base}/hang`, { timeoutMs: 100 }).catch(outcome), 'retry HTTP_NETWORK');
+  assert.equal(await httpCall(`${base}/hang`, { timeoutMs: 100, codes: { timeout: 'GW_TIMEOUT' } }).catch(outcome), 'retry GW_TIMEOUT');
+  const job = new AbortController();
+  assert.equal(await httpCall(`${base}/hang`, { timeoutMs: 100, signal: job.signal, codes: { timeout: { code: 'GW_TIMEOUT', retryable: false } } }).catch(outcome), 'permanent GW_TIMEOUT');
+  assert.equal(await (await httpCall(`${base}/slow-body`, { timeoutMs: 100, signal: job.signal })).text(), '<doc></doc>');
+});
