@@ -71,7 +71,8 @@ export class WorkerProcess {
 
   static async start(env: Record<string, string>, script?: string): Promise<WorkerProcess> {
     const worker = await WorkerProcess.spawn(env, script);
-    await worker.waitForLog((line) => line.msg === 'worker started', 30_000);
+    // Generous: tsx compiles the sources on a cold start, slow on a loaded machine.
+    await worker.waitForLog((line) => line.msg === 'worker started', 60_000);
     return worker;
   }
 
