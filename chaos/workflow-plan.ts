@@ -1,6 +1,6 @@
 /**
  * The workflow scenario's jobs: one task (chaos/tasks/workflow.ts) whose jobs run three
- * checkpointed steps through declared stages, enqueued as flows: a root, its children (fan-out),
+ * checkpointed steps, enqueued as flows: a root, its children (fan-out),
  * a join that waits for all of them (fan-in) and a tail after the join (a chain). A small share is
  * planned to be dead-lettered, which fails their dependents in turn.
  */
@@ -12,16 +12,6 @@ export const WORKFLOW_STEPS = ['fetch', 'transform', 'store'] as const;
 export const PLANNED_DEAD_LETTER = 'CHAOS_PLANNED_DEAD_LETTER';
 /** A dependent found a dependency not completed when it started (never expected). */
 export const DEPENDENCY_OPEN = 'CHAOS_DEPENDENCY_OPEN';
-
-/** Each step enters its own stage; a completed job moves to DONE, a dead letter to FAILED or TIMED_OUT. */
-export const stageOf = (step: string): string => step.toUpperCase();
-export const WORKFLOW_STAGES = {
-  initial: 'QUEUED',
-  transitions: { QUEUED: ['FETCH'], FETCH: ['TRANSFORM'], TRANSFORM: ['STORE'], STORE: ['DONE'] },
-  success: 'DONE',
-  failure: 'FAILED',
-  timeout: 'TIMED_OUT',
-};
 
 export type FlowRole = 'root' | 'child' | 'join' | 'tail';
 

@@ -6,18 +6,19 @@ import { checkWorkflow } from './workflow-checks.js';
 
 /**
  * Workflows under worker crashes: the jobs are flows (a root, three children, their join, a tail)
- * of a task with three checkpointed steps through declared stages and a hook for every lifecycle
- * event (chaos/tasks/workflow.ts). Every 2–4 s the busiest worker is SIGKILLed mid-steps and
- * replaced; about once a second a waiting, a pending and a running job are cancelled. 4 % of step
- * runs fail transiently, 1 % of jobs are dead-lettered on purpose. The checks (workflow-checks.ts):
- * no stored step ran again, no dependent started before its dependencies completed, no
- * lifecycle event without its hook run, every hook job completed, no unplanned failure.
+ * of a task with three checkpointed steps and a hook for every lifecycle event
+ * (chaos/tasks/workflow.ts). Every 2–4 s the busiest worker is SIGKILLed mid-steps and
+ * replaced (while another worker runs); about once a second a waiting, a pending and a running
+ * job are cancelled. 3 % of step runs fail transiently, 1 % of jobs are dead-lettered on purpose.
+ * The checks (workflow-checks.ts): no stored step ran again, no dependent started before its
+ * dependencies completed, no lifecycle event without its hook run, every hook job completed, no
+ * unplanned failure.
  */
 export const workflow: Scenario = {
   name: 'workflow',
-  summary: 'flows of stepped, staged, hooked jobs; SIGKILL the busiest worker every ~3 s; cancel a few jobs',
+  summary: 'flows of stepped, hooked jobs; SIGKILL the busiest worker every ~3 s; cancel a few jobs',
   boundedByFaults: true,
-  payload: { minMs: 5, maxMs: 25, failRate: 0.04 },
+  payload: { minMs: 2, maxMs: 12, failRate: 0.03 },
   enqueue: { max_attempts: 10, backoff_base_seconds: 0.05, backoff_max_seconds: 0.5 },
   flows: (seqs) => workflowFlows(seqs, 0.01),
   async run(ctx) {
@@ -26,11 +27,18 @@ export const workflow: Scenario = {
   check: checkWorkflow,
 };
 
-/** As crash, and counts the killed worker's jobs that were between steps (some stored, not all). */
+/**
+ * As crash, but only while another worker is running (a replacement still starting does not
+ * count), so that flows keep moving; counts the killed worker's jobs that were between steps
+ * (some stored, not all).
+ */
 async function killWorkers(ctx: ScenarioContext): Promise<void> {
   const maxKills = Math.ceil(ctx.options.seconds / 2);
+  const running = () => ctx.fleet.live.filter((w) => w.lines.some((l) => l.msg === 'worker started')).length;
   let midSteps = 0;
   for (let kill = 1; kill <= maxKills && (await ctx.within(2_000 + Math.random() * 2_000)); kill++) {
+    while (running() < 2 && ctx.producing) await sleep(250);
+    if (!ctx.producing) break;
     const victim = await busiestWorker(ctx);
     if (!victim) break;
     const at = Date.now();
