@@ -1,8 +1,10 @@
 /**
- * The ledger: one row per execution of the chaos task (chaos/tasks/ledger.ts writes them), and
- * the queries that turn the ledger, the jobs table and job_events into a scenario's figures.
+ * The ledger: one row per execution of a chaos task (chaos/tasks/ writes them; the workflow task
+ * also one per start, step and hook run), and the queries that turn the ledger, the jobs table
+ * and job_events into a scenario's figures.
  */
 import type pg from 'pg';
+import { HOOK_TASK } from '../src/workflow/hooks.js';
 
 export const LEDGER_TASK = 'ledger';
 
@@ -12,12 +14,18 @@ export const LEDGER_DDL = `
     job_id      uuid not null,
     attempt     integer not null,
     worker_id   text not null,
-    -- 'ok': the handler is about to return; 'fail': it is about to throw a planned transient error.
+    -- An execution's end: 'ok' the handler is about to return, 'fail' it is about to throw a
+    -- planned error. Workflow scenario only: 'start' an execution began, 'step' a step's work
+    -- ran to its end, 'hook' a lifecycle hook ran (attempt: the attempt of the event).
     outcome     text not null,
+    -- The step ('step', and 'fail' inside a step) or the lifecycle event ('hook').
+    step        text,
     executed_at timestamptz not null default clock_timestamp()
   );
   create index chaos_ledger_job_idx on chaos_ledger (job_id);
 `;
+
+export type LedgerOutcome = 'ok' | 'fail' | 'start' | 'step' | 'hook';
 
 /** What the chaos task reads from its payload. */
 export interface LedgerPayload {
@@ -36,7 +44,7 @@ export interface LedgerFigures {
   jobs: number;
   completed: number;
   failed: number;
-  /** Ledger rows: every execution that got as far as recording itself. */
+  /** Ledger rows of an execution's end: every execution that got as far as recording itself. */
   executions: number;
   /** Successful executions beyond the first per job: work done again. */
   reExecutions: number;
@@ -48,7 +56,7 @@ export interface LedgerFigures {
   lost: number;
   /** Completed jobs whose completing worker and attempt have no successful execution in the ledger. */
   completedWithoutExecution: number;
-  /** Rows of the chaos task that the producer did not enqueue (a retried enqueue that doubled). */
+  /** Jobs (hooks aside) that the producer did not enqueue (a retried enqueue that doubled). */
   unexpectedJobs: number;
   /** Jobs given back at shutdown (release_jobs). */
   released: number;
@@ -68,7 +76,7 @@ export async function ledgerFigures(client: pg.Client, ids: string[]): Promise<L
     ),
     runs as (
       select job_id, count(*) as executions, count(*) filter (where outcome = 'ok') as ok
-      from chaos_ledger group by job_id
+      from chaos_ledger where outcome in ('ok', 'fail') group by job_id
     ),
     completions as (
       select job_id, count(*) as n from public.job_events where event = 'completed' group by job_id
@@ -85,7 +93,7 @@ export async function ledgerFigures(client: pg.Client, ids: string[]): Promise<L
       (select count(*) from j where status = 'completed' and not exists (
         select 1 from chaos_ledger l
         where l.job_id = j.id and l.attempt = j.attempts and l.worker_id = j.locked_by and l.outcome = 'ok')) as completed_without_execution,
-      (select count(*) from public.jobs where task = '${LEDGER_TASK}' and id not in (select id from chaos_enqueued)) as unexpected_jobs,
+      (select count(*) from public.jobs where task <> '${HOOK_TASK}' and id not in (select id from chaos_enqueued)) as unexpected_jobs,
       (select count(*) from public.job_events where error_code = 'RELEASED' and to_status = 'pending') as released,
       (select count(*) from public.job_events where error_code = 'LEASE_EXPIRED' and from_status = 'processing') as reclaimed
   `);

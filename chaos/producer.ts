@@ -2,7 +2,9 @@
  * The producer of a scenario: enqueues N chaos jobs at a steady rate over S seconds, in a batch
  * every tick, on a connection of its own. A batch whose call failed is looked up by its job keys
  * before it is sent again (enqueue_jobs is one statement: all of a batch committed, or none), so
- * a lost answer never doubles a job. pause() holds it during a planned outage.
+ * a lost answer never doubles a job. pause() holds it during a planned outage. With a flow shape,
+ * each batch is enqueued as flows (enqueue_flow, one transaction); a job with dependencies has no
+ * job key, so such a batch is looked up by its group key instead.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -17,6 +19,8 @@ export interface ProducerOptions {
   payload: Omit<LedgerPayload, 'seq'>;
   /** enqueue_jobs keys besides task, payload and job_key (max_attempts, backoff…). */
   enqueue?: Record<string, unknown>;
+  /** enqueue_flow elements for a batch of seqs (one job per seq); their payloads go over `payload`. */
+  flows?: ((seqs: number[]) => Record<string, unknown>[]) | null;
   tickMs?: number;
 }
 
@@ -31,7 +35,7 @@ export class Producer {
   failures = 0;
 
   constructor(options: ProducerOptions) {
-    this.#o = { tickMs: 100, enqueue: {}, ...options };
+    this.#o = { tickMs: 100, enqueue: {}, flows: null, ...options };
   }
 
   start(): void {
@@ -86,22 +90,16 @@ export class Producer {
   }
 
   async #enqueue(seqs: number[]): Promise<void> {
-    const keys = seqs.map((s) => `chaos-${s}`);
-    const elements = seqs.map((seq, i) => ({
-      task: LEDGER_TASK,
-      payload: { seq, ...this.#o.payload },
-      job_key: keys[i],
-      ...this.#o.enqueue,
-    }));
+    const batch = this.#o.flows ? this.#flowBatch(seqs, this.#o.flows) : this.#jobBatch(seqs);
     // Bounded: a database that stays away for this long ends the run with the jobs it has.
     for (let attempt = 1; attempt <= 120; attempt++) {
       try {
         const client = await this.#connect();
         if (attempt > 1) {
-          const { rows } = await client.query<{ id: string }>('select id from public.jobs where job_key = any ($1::text[])', [keys]);
+          const { rows } = await client.query<{ id: string }>(batch.lookup, [batch.keys]);
           if (rows.length === seqs.length) return void this.ids.push(...rows.map((r) => r.id));
         }
-        const { rows } = await client.query<{ id: string }>('select id from public.enqueue_jobs($1::jsonb)', [JSON.stringify(elements)]);
+        const { rows } = await client.query<{ id: string }>(batch.send, [JSON.stringify(batch.elements)]);
         this.ids.push(...rows.map((r) => r.id));
         return;
       } catch {
@@ -114,6 +112,26 @@ export class Producer {
     throw new Error(`enqueueing jobs ${seqs[0]}… failed 120 times`);
   }
 
+  #jobBatch(seqs: number[]): Batch {
+    const keys = seqs.map((s) => `chaos-${s}`);
+    return {
+      elements: seqs.map((seq, i) => ({ task: LEDGER_TASK, payload: { seq, ...this.#o.payload }, job_key: keys[i], ...this.#o.enqueue })),
+      send: 'select id from public.enqueue_jobs($1::jsonb)',
+      keys,
+      lookup: 'select id from public.jobs where job_key = any ($1::text[])',
+    };
+  }
+
+  #flowBatch(seqs: number[], flows: (seqs: number[]) => Record<string, unknown>[]): Batch {
+    const group = `chaos-${seqs[0]}`;
+    return {
+      elements: flows(seqs).map((e) => ({ ...this.#o.enqueue, ...e, payload: { ...this.#o.payload, ...(e.payload as object) }, group_key: group })),
+      send: 'select jsonb_array_elements_text(public.enqueue_flow($1::jsonb)) as id',
+      keys: [group],
+      lookup: 'select id from public.jobs where group_key = any ($1::text[])',
+    };
+  }
+
   async #connect(): Promise<pg.Client> {
     if (this.#client) return this.#client;
     const client = new pg.Client({ connectionString: this.#o.url, application_name: HARNESS_APPLICATION_NAME });
@@ -122,4 +140,12 @@ export class Producer {
     this.#client = client;
     return client;
   }
+}
+
+/** One batch as sent, and how to find it after a call whose answer was lost. */
+interface Batch {
+  elements: Record<string, unknown>[];
+  send: string;
+  keys: string[];
+  lookup: string;
 }

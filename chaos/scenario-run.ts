@@ -114,6 +114,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions, serve
     seconds: options.seconds,
     payload: { minMs: 1, maxMs: 8, failRate: 0, ...scenario.payload },
     enqueue: scenario.enqueue,
+    flows: scenario.flows?.bind(scenario),
   });
   const ctx: ScenarioContext = Object.assign(base, { fleet, producer });
   const problems: string[] = [];

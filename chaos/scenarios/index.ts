@@ -8,6 +8,7 @@ import { retryStorm } from './retry-storm.js';
 import { sigterm } from './sigterm.js';
 import { supabase } from './supabase.js';
 import type { Scenario } from './types.js';
+import { workflow } from './workflow.js';
 
 /** Every scenario, in the order `--scenario all` runs them. */
-export const SCENARIOS: Scenario[] = [crash, pgRestart, backendKill, listenerCut, poolCut, poolExhaustion, retryStorm, sigterm, supabase];
+export const SCENARIOS: Scenario[] = [crash, pgRestart, backendKill, listenerCut, poolCut, poolExhaustion, retryStorm, sigterm, supabase, workflow];

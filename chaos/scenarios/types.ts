@@ -70,6 +70,8 @@ export interface Scenario {
   payload?: Partial<Omit<LedgerPayload, 'seq'>>;
   /** enqueue_jobs keys besides task, payload and job_key. */
   enqueue?: Record<string, unknown>;
+  /** Enqueue as flows: enqueue_flow elements for a batch of seqs (see Producer). */
+  flows?(seqs: number[]): Record<string, unknown>[];
   /** Jobs of the N kept back from the producer, for the scenario to enqueue itself (probes). */
   reservedJobs?: number;
   /** Re-executions must stay within the jobs in flight at the faults. */
