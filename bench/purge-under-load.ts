@@ -4,7 +4,9 @@
  * three history rows), starts a worker and a steady load (enqueued jobs plus pick-up probes), and
  * after a baseline period purges every old job while the load runs. Prints pick-up latency
  * (enqueue to handler start, p50/p95/p99/max) in the baseline and during the purge, the purge's
- * duration and the WAL written meanwhile.
+ * duration and the WAL its own transactions wrote (EXPLAIN (ANALYZE, WAL) of each purge_jobs
+ * call: a server shared with other databases makes a pg_current_wal_lsn() difference meaningless).
+ * The batches go through purgeInBatches, the loop QueueClient.purge and the retention use.
  *
  *   npx tsx bench/purge-under-load.ts [--jobs 1000000] [--rate 1000] [--baseline-seconds 30]
  *     [--batch-size 1000] [--pause-ms 100] [--probe-ms 50] [--one-statement]
@@ -21,8 +23,10 @@ import { PostgresDriver } from '../src/drivers/postgres/driver.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/migrate.js';
 import { QueueClient } from '../src/queue/client.js';
+import { purgeInBatches } from '../src/queue/purge-batches.js';
 import { Worker } from '../src/worker.js';
 import { hrMs } from './lib/clock.js';
+import { MeasuredPurger } from './lib/measured-purger.js';
 import { loadAvg1m } from './lib/report.js';
 import { openServer } from './lib/server.js';
 import { median, quantile, round } from './lib/stats.js';
@@ -128,29 +132,23 @@ const probes = (async () => {
   }
 })();
 
-const lsn = async () => (await one<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).lsn;
-const walSince = async (from: string) => Number((await one<{ bytes: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint as bytes', [from])).bytes);
-
 log('warm-up 5 s');
 await sleep(5_000);
 phase = 'baseline';
 log(`baseline ${baselineSeconds} s`);
-const baselineWalFrom = await lsn();
 await sleep(baselineSeconds * 1000);
-const baselineWal = await walSince(baselineWalFrom);
 
 phase = 'purge';
 const loadAtPurge = loadAvg1m();
 log(oneStatement ? 'purging in one statement' : `purging in batches of ${batchSize}, ${pauseMs} ms apart`);
-const purger = new PostgresDriver({ connectionString: url, logger, listen: false, poolSize: 2 });
-await purger.start();
-const purgeWalFrom = await lsn();
+const purger = new MeasuredPurger(url);
+await purger.connect();
 const purgeStarted = hrMs();
+const statuses = ['completed', 'cancelled', 'failed'] as const;
 const purged = oneStatement
-  ? ((await purger.purge(7 * 86_400, ['completed', 'cancelled', 'failed'])) ?? 0)
-  : await new QueueClient(purger, { close: async () => {} }).purge(7 * 86_400, ['completed', 'cancelled', 'failed'], { batchSize, pauseMs });
+  ? ((await purger.purge(7 * 86_400, [...statuses])) ?? 0)
+  : (await purgeInBatches(purger, { olderThanSeconds: 7 * 86_400, statuses: [...statuses], batchSize, pauseMs, whenBusy: 'wait' })).purged;
 const purgeMs = hrMs() - purgeStarted;
-const purgeWal = await walSince(purgeWalFrom);
 phase = 'after';
 await sleep(2_000);
 
@@ -158,7 +156,7 @@ loading = false;
 await Promise.all([load, probes]);
 await worker.stop();
 await producer.stop();
-await purger.stop();
+await purger.end();
 const left = await one<{ jobs: number; events: number }>(
   "select (select count(*)::int from public.jobs where task = 'old') as jobs, (select count(*)::int from public.job_events where task = 'old') as events",
 );
@@ -176,7 +174,6 @@ const summary = (values: number[]) => ({
 });
 const baseline = summary(pickUps.baseline);
 const during = summary(pickUps.purge);
-const loadWalPerSecond = baselineWal / baselineSeconds;
 const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
 const result = {
   jobs,
@@ -188,7 +185,7 @@ const result = {
   loadAvg1m: { atStart: loadAtStart, atPurge: loadAtPurge, atEnd: loadAvg1m() },
   purgeSeconds: round(purgeMs / 1000, 1),
   purgedPerSecond: Math.round(purged / (purgeMs / 1000)),
-  walMB: { duringPurge: mb(purgeWal), loadAloneSameTime: mb(loadWalPerSecond * (purgeMs / 1000)) },
+  wal: { MB: mb(purger.wal.bytes), records: purger.wal.records, fullPageImages: purger.wal.fpi, calls: purger.calls, longestCallMs: round(purger.longestMs, 1) },
   pickUpMs: { baseline, duringPurge: during },
   p99Ratio: round((during.p99 ?? 0) / (baseline.p99 ?? 1), 2),
   loadJobsPerSecond: { baseline: Math.round(executed.baseline / baselineSeconds), duringPurge: Math.round(executed.purge / (purgeMs / 1000)) },
@@ -204,7 +201,7 @@ process.stdout.write(
     row('baseline', baseline),
     row('during purge', during),
     '',
-    `purge: ${purged.toLocaleString('en-US')} jobs in ${result.purgeSeconds} s (${result.purgedPerSecond.toLocaleString('en-US')} jobs/s); WAL ${result.walMB.duringPurge} MB meanwhile (the load alone writes about ${result.walMB.loadAloneSameTime} MB in that time); p99 during / baseline: ${result.p99Ratio}`,
+    `purge: ${purged.toLocaleString('en-US')} jobs in ${result.purgeSeconds} s (${result.purgedPerSecond.toLocaleString('en-US')} jobs/s); ${purger.calls} calls, the longest ${result.wal.longestCallMs} ms; WAL of the purge's transactions ${result.wal.MB} MB (${result.wal.fullPageImages.toLocaleString('en-US')} full-page images); p99 during / baseline: ${result.p99Ratio}`,
     `left behind: ${left.jobs} jobs, ${left.events} history rows`,
     JSON.stringify(result),
     '',
@@ -231,3 +228,4 @@ async function planOfOneBatch(): Promise<string[]> {
     .filter((n) => /from public\.(jobs|job_events)/i.test(n))
     .flatMap((n) => n.split('\n').filter((l) => /Scan/.test(l)).map((l) => l.trim().replace(/\s+\(cost.*$/, '')));
 }
+
