@@ -3,6 +3,9 @@ import type { Driver } from '../drivers/driver.js';
 import type { FinishedStatus } from '../job.js';
 import { retryTransient } from './transient-retry.js';
 
+/** The least wait before asking again while another purge runs (a pause of 0 must not spin). */
+const BUSY_RETRY_MS = 100;
+
 export interface PurgeBatchesOptions {
   olderThanSeconds: number;
   statuses: FinishedStatus[];
@@ -44,7 +47,7 @@ export async function purgeInBatches(driver: Pick<Driver, 'purge'>, options: Pur
       if (batch > 0) options.onBatch?.(batch);
       if (batch < batchSize) break;
     }
-    await sleep(pauseMs, undefined, { signal }).catch(() => undefined);
+    await sleep(batch === null ? Math.max(pauseMs, BUSY_RETRY_MS) : pauseMs, undefined, { signal }).catch(() => undefined);
   }
   return { purged, gaveUp: false };
 }

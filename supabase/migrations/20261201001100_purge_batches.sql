@@ -8,8 +8,10 @@
 -- The finished jobs by status and last change: a batch is a range at the start of one status.
 -- Partial: pending and processing rows, which change most, have no entry. Completing a job is
 -- never a HOT update (its status moves it between partial indexes), so the entry costs one index
--- insert per finished job and nothing on the claim path.
-create index jobs_finished_idx on public.jobs (status, updated_at)
+-- insert per finished job and nothing on the claim path. Building it blocks writes to jobs while
+-- it reads the table; on a very large table build it first with CREATE INDEX CONCURRENTLY (same
+-- name and definition) and this migration leaves it be (docs/operations.md, upgrading).
+create index if not exists jobs_finished_idx on public.jobs (status, updated_at)
   where status in ('completed', 'failed', 'cancelled');
 
 drop function public.purge_jobs(interval, text[]);
