@@ -128,6 +128,16 @@ export const SETTINGS = {
   controlSyncIntervalMs: setting('CONTROL_SYNC_INTERVAL_MS', wholeNumber(100, 3_600_000), 10_000, 'milliseconds, 100 to 3600000'),
   /** While a queue this worker claims from is paused or limited, or keyed jobs run: claim again this soon after a short claim. */
   flowControlPollMs: setting('FLOW_CONTROL_POLL_MS', wholeNumber(10, 3_600_000), 500, 'milliseconds, 10 to 3600000'),
+  /** Completed and cancelled jobs last changed longer ago than this are purged by the worker; 0: kept. */
+  retentionCompletedSeconds: setting('RETENTION_COMPLETED_SECONDS', wholeNumber(0, 315_360_000), 0, 'seconds, 0 to 315360000 (0: kept until purged)'),
+  /** Failed jobs (dead letters) likewise; 0: kept. */
+  retentionFailedSeconds: setting('RETENTION_FAILED_SECONDS', wholeNumber(0, 315_360_000), 0, 'seconds, 0 to 315360000 (0: kept until purged)'),
+  /** How often the worker purges what is past retention (one worker of the fleet at a time). */
+  retentionIntervalMs: setting('RETENTION_INTERVAL_MS', wholeNumber(1_000, 86_400_000), 60_000, 'milliseconds, 1000 to 86400000'),
+  /** Jobs per purge transaction (retention, `supajobs purge`, QueueClient.purge). */
+  retentionBatchSize: setting('RETENTION_BATCH_SIZE', wholeNumber(1, 100_000), 1_000, 'a whole number from 1 to 100000'),
+  /** Pause between two purge transactions, so that the queue's own work gets through. */
+  retentionBatchPauseMs: setting('RETENTION_BATCH_PAUSE_MS', wholeNumber(0, 60_000), 100, 'milliseconds, 0 to 60000'),
   /** Dead letters per queue (queue → count; '*' every other queue) that fire the alert; null: off. */
   deadLetterAlertThreshold: setting<'DEAD_LETTER_ALERT_THRESHOLD', Readonly<Record<string, number>> | null>(
     'DEAD_LETTER_ALERT_THRESHOLD', thresholds, null, 'a count (every queue) or queue=count pairs, e.g. emails=1,*=10'),

@@ -1,6 +1,8 @@
 /** A job as the queue functions return it (public.jobs), in camelCase. */
 /** waiting: held until the jobs it depends on completed (enqueue_flow). */
 export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'waiting';
+/** The statuses a job ends in: what purge_jobs may delete. */
+export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
 export interface Job<Payload = unknown> {
   id: string;

@@ -26,6 +26,7 @@ export interface WorkerMetrics {
   oldestPendingAge: Gauge<'queue'>;
   claims: Counter;
   reclaimed: Counter;
+  jobsPurged: Counter;
   queuePaused: Gauge<'queue'>;
   queueMaxRunning: Gauge<'queue'>;
   queueMaxPerSecond: Gauge<'queue'>;
@@ -87,6 +88,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     oldestPendingAge: new Gauge({ name: 'supajobs_queue_oldest_pending_age_seconds', help: 'Age of the oldest ready job in the whole database; absent while a queue has none', labelNames: ['queue'], registers }),
     claims: new Counter({ name: 'supajobs_claims_total', help: 'claim_jobs calls', registers }),
     reclaimed: new Counter({ name: 'supajobs_jobs_reclaimed_total', help: 'Expired leases this worker reclaimed', registers }),
+    jobsPurged: new Counter({ name: 'supajobs_jobs_purged_total', help: 'Finished jobs past retention this worker deleted, with their history', registers }),
     queuePaused: new Gauge({ name: 'supajobs_queue_paused', help: '1 while the queue is paused (get_queue_controls)', labelNames: ['queue'], registers }),
     queueMaxRunning: new Gauge({ name: 'supajobs_queue_max_running', help: 'The queue\'s limit on jobs processing at once, fleet-wide', labelNames: ['queue'], registers }),
     queueMaxPerSecond: new Gauge({ name: 'supajobs_queue_max_per_second', help: 'The queue\'s limit on jobs started per second, fleet-wide', labelNames: ['queue'], registers }),
@@ -135,5 +137,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
   };
   for (const operation of DATABASE_OPERATIONS) metrics.databaseErrors.inc({ operation }, 0);
   metrics.jobsClaimed.inc(0);
+  metrics.jobsPurged.inc(0);
   return metrics;
 }

@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { createMetrics, type WorkerMetrics } from './metrics.js';
 import { QueueClient } from './queue/client.js';
 import { ExpiredLeaseReclaimer } from './queue/expired-lease-reclaimer.js';
+import { JobRetention, retentionRules } from './queue/job-retention.js';
 import { QueueMonitor } from './queue/monitor.js';
 import { JobProcessor } from './queue/processor.js';
 import type { AnyTask } from './queue/task.js';
@@ -168,6 +169,20 @@ export class Worker {
       stop: () => processor.stop(config.shutdownTimeoutMs),
       forceStop: () => processor.abortAll(),
     });
+    const rules = retentionRules(config);
+    if (rules.length > 0) {
+      const retention = new JobRetention({
+        driver,
+        logger,
+        metrics: this.metrics,
+        rules,
+        intervalMs: config.retentionIntervalMs,
+        batchSize: config.retentionBatchSize,
+        pauseMs: config.retentionBatchPauseMs,
+      });
+      retention.start();
+      shutdown.add({ name: 'job retention', stop: () => retention.stop() });
+    }
     await startScheduling({ config, driver, logger, metrics: this.metrics, processor, shutdown, declared: this.#options.schedules });
     // Stopped first: /ready turns 503 before anything else stops.
     shutdown.add({ name: 'state: draining', stop: async () => void (this.#state = 'draining') });

@@ -33,11 +33,12 @@ export async function cancelCommand(args: string[], client: QueueClient): Promis
   process.stdout.write(`job ${id} cancelled\n`);
 }
 
-export async function purgeCommand(args: string[], client: QueueClient): Promise<void> {
+/** Purges in batches of RETENTION_BATCH_SIZE, RETENTION_BATCH_PAUSE_MS apart (batching from the config). */
+export async function purgeCommand(args: string[], client: QueueClient, batching: { batchSize: number; pauseMs: number }): Promise<void> {
   const { values } = usage(() => parseArgs({ args, options: { 'older-than': { type: 'string' }, 'include-failed': { type: 'boolean' } }, allowPositionals: true }));
   if (!values['older-than']) throw new UsageError('--older-than is required (e.g. 7d)');
   const statuses: ('completed' | 'cancelled' | 'failed')[] = ['completed', 'cancelled'];
   if (values['include-failed']) statuses.push('failed');
-  const purged = await client.purge(parseDuration(values['older-than']), statuses);
+  const purged = await client.purge(parseDuration(values['older-than']), statuses, batching);
   process.stdout.write(`${purged} jobs purged\n`);
 }

@@ -89,7 +89,7 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     queues: (database) => queuesCommand(args, client(database)),
     retry: (database) => retryCommand(args, client(database)),
     cancel: (database) => cancelCommand(args, client(database)),
-    purge: (database) => purgeCommand(args, client(database)),
+    purge: (database) => purgeCommand(args, client(database), { batchSize: config.retentionBatchSize, pauseMs: config.retentionBatchPauseMs }),
     show: (database) => showCommand(args, client(database)),
     list: (database) => listCommand(args, client(database)),
     wait: async (database) => void (exitCode = await waitCommand(args, client(database))),

@@ -1,4 +1,4 @@
-import type { EnqueueInput, Job, QueueStats } from '../job.js';
+import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../job.js';
 
 /**
  * The transport seam. A driver calls the SQL functions of supabase/migrations and nothing else
@@ -38,8 +38,12 @@ export interface Driver {
   retry(id: string): Promise<boolean>;
   retryFailed(queue?: string): Promise<number>;
   cancel(id: string): Promise<boolean>;
-  /** Deletes finished jobs last changed more than olderThanSeconds ago; returns how many. */
-  purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number>;
+  /**
+   * Deletes finished jobs last changed more than olderThanSeconds ago, with their history: all of
+   * them, or with batchSize at most that many of the oldest (purge_jobs). Returns how many; null
+   * only with batchSize, when another batched purge is running right now (try again later).
+   */
+  purge(olderThanSeconds: number, statuses?: FinishedStatus[], batchSize?: number): Promise<number | null>;
 
   /**
    * Calls a set-returning function of the contract with named arguments (schedules and queue

@@ -3,12 +3,13 @@ import type { Driver, OperatorFunction } from '../drivers/driver.js';
 import { DatabaseError } from '../errors.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, Job, QueueStats } from '../job.js';
+import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../job.js';
 import { jobFromRow } from '../drivers/rows.js';
 import {
   detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow, withControls,
   type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
 } from './lookups.js';
+import { purgeInBatches } from './purge-batches.js';
 import { retryTransient } from './transient-retry.js';
 import { waitForJob, type WaitOptions } from './wait-for-job.js';
 
@@ -151,8 +152,25 @@ export class QueueClient {
     return this.#operate<number>('cancel_jobs', { ...filterArguments(filter), status: filter.status ?? 'pending' });
   }
 
-  purge(olderThanSeconds: number, statuses?: ('completed' | 'failed' | 'cancelled')[]): Promise<number> {
-    return retryTransient(() => this.#driver.purge(olderThanSeconds, statuses));
+  /**
+   * Deletes finished jobs (default completed and cancelled) last changed more than
+   * olderThanSeconds ago, with their history, in short batches with a pause between them
+   * (RETENTION_BATCH_SIZE and RETENTION_BATCH_PAUSE_MS by default); returns how many. Waits its
+   * turn while another batched purge runs.
+   */
+  async purge(
+    olderThanSeconds: number,
+    statuses: FinishedStatus[] = ['completed', 'cancelled'],
+    options: { batchSize?: number; pauseMs?: number } = {},
+  ): Promise<number> {
+    const { purged } = await purgeInBatches(this.#driver, {
+      olderThanSeconds,
+      statuses,
+      batchSize: options.batchSize ?? DEFAULTS.retentionBatchSize,
+      pauseMs: options.pauseMs ?? DEFAULTS.retentionBatchPauseMs,
+      whenBusy: 'wait',
+    });
+    return purged;
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.js';
 import { DEFAULTS, loadConfig } from '../../src/config.js';
+import { retentionRules } from '../../src/queue/job-retention.js';
 
 test('no variables: the embedded default with every documented default', () => {
   const config = loadConfig({});
@@ -59,4 +60,31 @@ test('one error names every bad variable and what it expects, never a value', ()
 
 test('TRANSPORT=postgres without DATABASE_URL is an error', () => {
   assert.throws(() => loadConfig({ TRANSPORT: 'postgres' }), /DATABASE_URL: required with TRANSPORT=postgres/);
+});
+
+test('retention: off by default; RETENTION_* are read into rules and checked', () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.retentionCompletedSeconds, 0);
+  assert.equal(defaults.retentionFailedSeconds, 0);
+  assert.deepEqual(retentionRules(defaults), []);
+
+  const config = loadConfig({ RETENTION_COMPLETED_SECONDS: '604800', RETENTION_FAILED_SECONDS: '2592000', RETENTION_BATCH_SIZE: '500' });
+  assert.deepEqual(retentionRules(config), [
+    { statuses: ['completed', 'cancelled'], olderThanSeconds: 604_800 },
+    { statuses: ['failed'], olderThanSeconds: 2_592_000 },
+  ]);
+  assert.equal(config.retentionBatchSize, 500);
+  assert.deepEqual(retentionRules(loadConfig({ RETENTION_FAILED_SECONDS: '60' })), [{ statuses: ['failed'], olderThanSeconds: 60 }]);
+
+  const bad = {
+    RETENTION_COMPLETED_SECONDS: '7d',
+    RETENTION_FAILED_SECONDS: '-1',
+    RETENTION_INTERVAL_MS: '10',
+    RETENTION_BATCH_SIZE: '0',
+    RETENTION_BATCH_PAUSE_MS: '1.5',
+  };
+  assert.throws(
+    () => loadConfig(bad),
+    (error: unknown) => error instanceof ConfigError && Object.keys(bad).every((name) => new RegExp(`^  ${name}: `, 'm').test(error.message)),
+  );
 });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import { createLogger, redactUrl } from '../../logger.js';
-import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { callFunction, inTransaction } from './function-call.js';
@@ -185,12 +185,13 @@ export class PostgresDriver implements Driver {
     return rows[0]?.ok === true;
   }
 
-  async purge(olderThanSeconds: number, statuses: ('completed' | 'failed' | 'cancelled')[] = ['completed', 'cancelled']): Promise<number> {
-    const rows = await this.#query<{ n: number }>('purge_jobs', "select public.purge_jobs(make_interval(secs => $1), $2::text[]) as n", [
-      olderThanSeconds,
-      statuses,
-    ]);
-    return rows[0]?.n ?? 0;
+  async purge(olderThanSeconds: number, statuses: FinishedStatus[] = ['completed', 'cancelled'], batchSize?: number): Promise<number | null> {
+    const rows = await this.#query<{ n: number | null }>(
+      'purge_jobs',
+      'select public.purge_jobs(make_interval(secs => $1), $2::text[], $3::integer) as n',
+      [olderThanSeconds, statuses, batchSize ?? null],
+    );
+    return rows[0]?.n ?? null;
   }
 
   call<T = unknown>(fn: string, args: Record<string, unknown>): Promise<T> {

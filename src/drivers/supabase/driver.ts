@@ -1,5 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
-import type { EnqueueInput, Job, QueueStats } from '../../job.js';
+import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../../job.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
@@ -172,8 +172,7 @@ export class SupabaseDriver implements Driver {
     return this.#rpc.call<T>(fn, args);
   }
 
-  async purge(olderThanSeconds: number, statuses: ('completed' | 'failed' | 'cancelled')[] = ['completed', 'cancelled']): Promise<number> {
-    const purged = await this.#rpc.call<number | null>('purge_jobs', { older_than: `${olderThanSeconds} seconds`, statuses });
-    return purged ?? 0;
+  purge(olderThanSeconds: number, statuses: FinishedStatus[] = ['completed', 'cancelled'], batchSize?: number): Promise<number | null> {
+    return this.#rpc.call<number | null>('purge_jobs', { older_than: `${olderThanSeconds} seconds`, statuses, batch_size: batchSize ?? null });
   }
 }

@@ -270,6 +270,33 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.equal(await row(a as string), undefined);
     });
 
+    test('purge in batches: at most batchSize of the oldest, null while another batch runs; QueueClient.purge loops to the end', async () => {
+      const queue = freshQueue();
+      const ids = await driver.enqueueMany([1, 2, 3, 4, 5].map(() => ({ task: 'p', queue })));
+      await driver.claim({ workerId: worker, queues: [queue], batchSize: 5, leaseSeconds: 30 });
+      await driver.complete(worker, ids.map((id) => ({ id, attempt: 1 })));
+      // ids[i] last changed 11 + i days ago: the last is the oldest.
+      await db.pool.query('update jobs set updated_at = now() - make_interval(days => 10 + array_position($1::uuid[], id)) where id = any ($1)', [ids]);
+      const left = async () => (await db.pool.query<{ id: string }>('select id from jobs where queue = $1 order by updated_at desc', [queue])).rows.map((r) => r.id);
+      const fiveDays = 5 * 86_400;
+
+      assert.equal(await driver.purge(fiveDays, ['completed'], 2), 2);
+      assert.deepEqual(await left(), ids.slice(0, 3));
+      const holder = await db.pool.connect();
+      try {
+        await holder.query('begin');
+        await holder.query("select purge_jobs('5 days', '{completed}', 1)");
+        assert.equal(await driver.purge(fiveDays, ['completed'], 1), null);
+      } finally {
+        await holder.query('rollback');
+        holder.release();
+      }
+      const client = new QueueClient(driver, { close: async () => {} });
+      assert.equal(await client.purge(fiveDays, ['completed'], { batchSize: 1, pauseMs: 0 }), 3);
+      assert.deepEqual(await left(), []);
+      assert.equal((await db.pool.query('select 1 from job_events where job_id = any ($1)', [ids])).rowCount, 0);
+    });
+
     test('invalid arguments reject with a DatabaseError carrying the SQLSTATE', async () => {
       await assert.rejects(
         driver.claim({ workerId: worker, queues: null, batchSize: 0, leaseSeconds: 30 }),
