@@ -8,9 +8,10 @@
 --
 -- Off until a worker started with REALTIME_WAKE_UPS=broadcast calls set_broadcast_wake_ups(true)
 -- (it stays on for every producer; set_broadcast_wake_ups(false) turns it off again). Off, a
--- statement pays one lookup of a one-row table. realtime.send exists on Supabase only: it is
--- looked up when a message is due, so this migration applies, and inserts work, on plain
--- PostgreSQL too, where set_broadcast_wake_ups(true) answers false and the worker polls.
+-- statement that made work ready pays one read of a one-row table (the postgres transport never
+-- turns them on). realtime.send exists on Supabase only: it is looked up when a message is due,
+-- so this migration applies, and inserts work, on plain PostgreSQL too, where
+-- set_broadcast_wake_ups(true) answers false and the worker polls.
 
 create table supajobs.wake_up_settings (
   only_row boolean primary key default true check (only_row),
@@ -19,12 +20,16 @@ create table supajobs.wake_up_settings (
 );
 revoke all on table supajobs.wake_up_settings from public;
 insert into supajobs.wake_up_settings default values;
+-- job_notify_ready reads it as its caller: the owner (from the triggers) or service_role
+-- (resume_queue). Nothing else in schema supajobs is granted to service_role.
+grant usage on schema supajobs to service_role;
+grant select on table supajobs.wake_up_settings to service_role;
 
--- One broadcast, when they are on and realtime.send exists. SECURITY DEFINER: it reads the
--- setting, and realtime.send inserts into realtime.messages as its caller, which must be allowed
--- past that table's RLS (Supabase's `postgres` is; service_role, the caller of resume_queue, may
--- lack EXECUTE on realtime.send). realtime.send turns its own errors into a WARNING, so a
--- broadcast that fails never undoes the statement that made the work ready.
+-- One broadcast, if realtime.send exists (job_notify_ready calls it only when they are on).
+-- SECURITY DEFINER: realtime.send inserts into realtime.messages as its caller, which must be
+-- allowed past that table's RLS (Supabase's `postgres` is; service_role, the caller of
+-- resume_queue, may lack EXECUTE on realtime.send). realtime.send turns its own errors into a
+-- WARNING, so a broadcast that fails never undoes the statement that made the work ready.
 create function public.job_broadcast_ready(queues text[], ready_count bigint, next_run_at timestamptz)
 returns void
 language plpgsql
@@ -33,9 +38,6 @@ security definer
 set search_path = ''
 as $$
 begin
-  if not coalesce((select s.broadcast from supajobs.wake_up_settings s), false) then
-    return;
-  end if;
   if to_regprocedure('realtime.send(jsonb, text, text, boolean)') is null then
     return;
   end if;
@@ -48,7 +50,7 @@ begin
 end
 $$;
 
--- As in 20261123000200_jobs_triggers.sql, plus the broadcast of the same summary.
+-- As in 20261123000200_jobs_triggers.sql, plus the broadcast of the same summary when they are on.
 create or replace function public.job_notify_ready(queues text[], run_ats timestamptz[])
 returns void
 language plpgsql
@@ -78,7 +80,9 @@ begin
     'count', ready_count,
     'next_run_at', next_run_at
   )::text);
-  perform public.job_broadcast_ready(ready_queues, ready_count, next_run_at);
+  if (select s.broadcast from supajobs.wake_up_settings s) then
+    perform public.job_broadcast_ready(ready_queues, ready_count, next_run_at);
+  end if;
 end
 $$;
 
