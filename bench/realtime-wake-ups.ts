@@ -15,8 +15,8 @@
  * realtime.messages row per statement through the stand-in's realtime.send), in interleaved
  * rounds; the median round per setting.
  *
- *   npx tsx bench/realtime-wake-ups.ts [--jobs 10000] [--samples 100] [--overhead-calls 2000]
- *                                      [--overhead-rounds 5] [--database-url URL]
+ *   npm run bench:wake-ups -- [--jobs 10000] [--samples 100] [--overhead-calls 1000]
+ *                              [--overhead-rounds 15] [--database-url URL]
  *
  * Runs on a fresh database on the server of --database-url or BENCH_DATABASE_URL, else on an
  * embedded server started for the run. Progress goes to stderr; stdout has Markdown tables and,
@@ -44,8 +44,8 @@ const { values: flags } = parseArgs({
   options: {
     jobs: { type: 'string', default: '10000' },
     samples: { type: 'string', default: '100' },
-    'overhead-calls': { type: 'string', default: '2000' },
-    'overhead-rounds': { type: 'string', default: '5' },
+    'overhead-calls': { type: 'string', default: '1000' },
+    'overhead-rounds': { type: 'string', default: '15' },
     'database-url': { type: 'string' },
   },
 });
@@ -198,15 +198,24 @@ async function statementCost(server: BenchServer, calls: number, rounds: number)
         "select pg_get_functiondef('public.job_notify_ready(text[], timestamptz[])'::regprocedure) as def",
       );
       const before = await notifyReadyBeforeBroadcasts();
+      const now = current?.def as string;
+      const off = 'select public.set_broadcast_wake_ups(false)';
       const configs = [
-        { config: 'job_notify_ready as before broadcast wake-ups', sql: [before, 'select public.set_broadcast_wake_ups(false)'] },
-        { config: 'broadcast wake-ups off', sql: [current?.def as string, 'select public.set_broadcast_wake_ups(false)'] },
-        { config: 'broadcast wake-ups on (realtime.send writes one row)', sql: [current?.def as string, 'select public.set_broadcast_wake_ups(true)'] },
+        { config: 'job_notify_ready as before broadcast wake-ups', sql: [before, off], after: [] },
+        {
+          config: 'off, plain PostgreSQL (no schema realtime)',
+          sql: [now, off, 'alter schema realtime rename to realtime_hidden'],
+          after: ['alter schema realtime_hidden rename to realtime'],
+        },
+        { config: 'off, Supabase (schema realtime)', sql: [now, off], after: [] },
+        { config: 'on (realtime.send writes one row)', sql: [now, 'select public.set_broadcast_wake_ups(true)'], after: [] },
       ];
       const perRound = new Map(configs.map((c) => [c.config, new Map(TIMED_FUNCTIONS.map((f) => [f, [] as number[]]))]));
       for (let r = 0; r < rounds; r++) {
-        for (const { config, sql } of configs) {
+        for (const { config, sql, after: cleanup } of configs) {
           for (const statement of sql) await client.query(statement);
+          // Steady state: the setting changes rarely, so its row has no dead versions to step over.
+          await client.query('vacuum supajobs.wake_up_settings');
           // The view holds what this backend has not reported yet, which may include earlier
           // transactions: the difference across the calls is theirs alone.
           await client.query('begin');
@@ -214,6 +223,7 @@ async function statementCost(server: BenchServer, calls: number, rounds: number)
           await client.query(ENQUEUE_MANY, [calls]);
           const after = await functionTimes(client);
           await client.query('commit');
+          for (const statement of cleanup) await client.query(statement);
           const line: string[] = [];
           for (const f of TIMED_FUNCTIONS) {
             const n = (after.get(f)?.calls ?? 0) - (before.get(f)?.calls ?? 0);

@@ -8,10 +8,10 @@
 --
 -- Off until a worker started with REALTIME_WAKE_UPS=broadcast calls set_broadcast_wake_ups(true)
 -- (it stays on for every producer; set_broadcast_wake_ups(false) turns it off again). Off, a
--- statement that made work ready pays one read of a one-row table (the postgres transport never
--- turns them on). realtime.send exists on Supabase only: it is looked up when a message is due,
--- so this migration applies, and inserts work, on plain PostgreSQL too, where
--- set_broadcast_wake_ups(true) answers false and the worker polls.
+-- statement that made work ready pays one catalog lookup on plain PostgreSQL (no schema
+-- realtime), and one read of a one-row table on Supabase. realtime.send exists on Supabase only:
+-- it is looked up when a message is due, so this migration applies, and inserts work, on plain
+-- PostgreSQL too, where set_broadcast_wake_ups(true) answers false and the worker polls.
 
 create table supajobs.wake_up_settings (
   only_row boolean primary key default true check (only_row),
@@ -80,8 +80,12 @@ begin
     'count', ready_count,
     'next_run_at', next_run_at
   )::text);
-  if (select s.broadcast from supajobs.wake_up_settings s) then
-    perform public.job_broadcast_ready(ready_queues, ready_count, next_run_at);
+  -- Nested: the schema test is a cheap catalog lookup (no realtime, no broadcasts: plain
+  -- PostgreSQL stops there), the setting a query.
+  if to_regnamespace('realtime') is not null then
+    if (select s.broadcast from supajobs.wake_up_settings s) then
+      perform public.job_broadcast_ready(ready_queues, ready_count, next_run_at);
+    end if;
   end if;
 end
 $$;
