@@ -89,6 +89,8 @@ export const SETTINGS = {
   databaseUrl: setting<'DATABASE_URL', string | null>('DATABASE_URL', urlText, null, 'a postgres:// connection URL'),
   supabaseUrl: setting<'SUPABASE_URL', string | null>('SUPABASE_URL', urlText, null, 'the project URL, e.g. https://<ref>.supabase.co'),
   supabaseServiceRoleKey: setting<'SUPABASE_SERVICE_ROLE_KEY', string | null>('SUPABASE_SERVICE_ROLE_KEY', anyText, null, 'the service_role key'),
+  /** The supabase transport's wake-ups: Realtime's per-row postgres_changes, or one broadcast per statement from the database (docs/supabase.md). */
+  realtimeWakeUps: setting('REALTIME_WAKE_UPS', oneOf('postgres_changes', 'broadcast'), 'postgres_changes', 'postgres_changes or broadcast'),
   workerId: setting<'WORKER_ID', string | null, string>('WORKER_ID', boundedText(200), null, '1 to 200 characters', (id) => id ?? `${hostname()}-${process.pid}`),
   /** null: every queue. */
   queues: setting<'QUEUES', string[] | null>('QUEUES', queueList, null, 'comma-separated queue names (empty: every queue)'),

@@ -103,5 +103,6 @@ async function createSupabaseDriver(config: Readonly<Config>, logger: Logger, us
     serviceRoleKey: config.supabaseServiceRoleKey as string,
     logger,
     realtime: use === 'worker',
+    realtimeWakeUps: config.realtimeWakeUps,
   });
 }

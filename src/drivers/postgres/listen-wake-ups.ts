@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Logger } from '../../logger.js';
 import type { WakeUpHint, WakeUpState } from '../driver.js';
 import { reconnectBackoffMs } from '../../reconnect-backoff.js';
+import { hintFromReadySummary } from '../ready-summary.js';
 
 export const NOTIFY_CHANNEL = 'supajobs_jobs';
 /** application_name of the LISTEN connection and of the pool's, as pg_stat_activity shows them. */
@@ -213,12 +214,7 @@ function socketOf(client: pg.Client): { destroy(error?: Error): void } | undefin
 
 function parseHint(payload: string | undefined): WakeUpHint {
   try {
-    const data = JSON.parse(payload ?? '{}') as { queues?: string[] | null; count?: number; next_run_at?: string | null };
-    return {
-      queues: Array.isArray(data.queues) ? data.queues : null,
-      count: typeof data.count === 'number' ? data.count : 0,
-      nextRunAt: data.next_run_at ? new Date(data.next_run_at) : null,
-    };
+    return hintFromReadySummary(JSON.parse(payload ?? '{}'));
   } catch {
     return { queues: null, count: 0, nextRunAt: null };
   }

@@ -1,12 +1,15 @@
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../../job.js';
+import type { Logger } from '../../logger.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
 import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
+import { turnOnBroadcasts } from './broadcast-switch.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
 import { RealtimeWakeUps } from './realtime-wake-ups.js';
 import { RpcCaller } from './rpc.js';
+import { WAKE_UP_CHANNELS } from './wake-up-channels.js';
 
 type Row = Record<string, unknown>;
 
@@ -15,7 +18,8 @@ const PING_WORKER_ID = 'supajobs-ping';
 
 /**
  * The supabase transport: every queue operation is one `.rpc()` of the SQL contract through
- * PostgREST with named arguments, as the service role; wake-ups come from a Realtime channel.
+ * PostgREST with named arguments, as the service role; wake-ups come from a Realtime channel
+ * (postgres_changes on public.jobs, or the database's broadcasts: `realtimeWakeUps`).
  * Needs only SUPABASE_URL and the service_role key (HTTPS and WSS, IPv4 friendly).
  */
 export class SupabaseDriver implements Driver {
@@ -24,14 +28,17 @@ export class SupabaseDriver implements Driver {
   readonly #client: SupabaseClient;
   readonly #rpc: RpcCaller;
   readonly #listeners = new WakeUpListeners();
+  readonly #logger: Logger;
   readonly #realtime: RealtimeWakeUps | undefined;
   #wakeUps: WakeUpState;
   #started = false;
+  #realtimeStarted = false;
   #stopped: Promise<void> | undefined;
 
   constructor(options: SupabaseDriverOptions) {
     this.#options = resolveOptions(options);
     const logger = this.#options.logger.child({ component: 'supabase-driver' });
+    this.#logger = logger;
     this.#client = createWorkerClient(this.#options.url, this.#options.serviceRoleKey, {
       socketHeartbeatIntervalMs: this.#options.socketHeartbeatIntervalMs,
     });
@@ -40,6 +47,7 @@ export class SupabaseDriver implements Driver {
     this.#realtime = this.#options.realtime
       ? new RealtimeWakeUps({
           client: this.#client,
+          kind: WAKE_UP_CHANNELS[this.#options.realtimeWakeUps],
           logger,
           onHint: (hint) => this.#listeners.emit(hint),
           onState: (state) => (this.#wakeUps = state),
@@ -54,13 +62,20 @@ export class SupabaseDriver implements Driver {
   async start(): Promise<void> {
     if (this.#started) return;
     await this.#rpc.call('heartbeat_jobs', { worker_id: PING_WORKER_ID, ids: [], lease_seconds: 1 });
+    // Broadcast wake-ups need the database to send them: without realtime.send, poll only.
+    const unavailable = this.#realtime && this.#options.realtimeWakeUps === 'broadcast' ? await turnOnBroadcasts(this.#rpc, this.#logger) : null;
     this.#started = true;
-    this.#realtime?.start();
+    if (unavailable) {
+      this.#wakeUps = unavailable;
+    } else if (this.#realtime) {
+      this.#realtimeStarted = true;
+      this.#realtime.start();
+    }
   }
 
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
-      await this.#realtime?.stop();
+      if (this.#realtimeStarted) await this.#realtime?.stop();
     })();
     return this.#stopped;
   }

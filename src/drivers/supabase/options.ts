@@ -1,6 +1,7 @@
 /** The supabase driver's options, defaults and their one validation. */
 
 import { createLogger, type Logger } from '../../logger.js';
+import type { RealtimeWakeUpMode } from './wake-up-channels.js';
 
 export interface SupabaseDriverOptions {
   /** The project URL, e.g. https://<ref>.supabase.co (or http://127.0.0.1:54321 locally). */
@@ -11,6 +12,12 @@ export interface SupabaseDriverOptions {
   logger?: Logger;
   /** Wake-ups through a Realtime channel (default true); false: poll only. */
   realtime?: boolean;
+  /**
+   * Which Realtime channel: 'postgres_changes' (default), Realtime's per-row INSERT events on
+   * public.jobs; or 'broadcast', one message per statement sent by the database (start() turns
+   * them on with set_broadcast_wake_ups; without realtime.send in the database: poll only).
+   */
+  realtimeWakeUps?: RealtimeWakeUpMode;
   /** Bound on one RPC call, in ms (a call that takes longer is aborted and fails as transient). */
   rpcTimeoutMs?: number;
   /** Realtime socket heartbeat (Phoenix ping, not a lease renewal) interval in ms (supabase-js default 25 s); a missed reply means reconnect. */
@@ -25,6 +32,7 @@ export interface ResolvedOptions {
   serviceRoleKey: string;
   logger: Logger;
   realtime: boolean;
+  realtimeWakeUps: RealtimeWakeUpMode;
   rpcTimeoutMs: number;
   socketHeartbeatIntervalMs: number;
 }
@@ -40,6 +48,10 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
   if (typeof options.serviceRoleKey !== 'string' || options.serviceRoleKey.trim() === '') {
     throw new TypeError('serviceRoleKey must be a non-empty string');
   }
+  const realtimeWakeUps = options.realtimeWakeUps ?? 'postgres_changes';
+  if (realtimeWakeUps !== 'postgres_changes' && realtimeWakeUps !== 'broadcast') {
+    throw new TypeError("realtimeWakeUps must be 'postgres_changes' or 'broadcast'");
+  }
   const rpcTimeoutMs = options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   if (!(rpcTimeoutMs > 0)) throw new TypeError('rpcTimeoutMs must be a positive number');
   const socketHeartbeatIntervalMs = options.socketHeartbeatIntervalMs ?? DEFAULT_SOCKET_HEARTBEAT_INTERVAL_MS;
@@ -49,6 +61,7 @@ export function resolveOptions(options: SupabaseDriverOptions): Readonly<Resolve
     serviceRoleKey: options.serviceRoleKey,
     logger: options.logger ?? createLogger({ level: 'silent', pretty: false }),
     realtime: options.realtime ?? true,
+    realtimeWakeUps,
     rpcTimeoutMs,
     socketHeartbeatIntervalMs,
   });

@@ -2,6 +2,7 @@ import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import type { WakeUpHint, WakeUpState } from '../driver.js';
 import { reconnectBackoffMs } from '../../reconnect-backoff.js';
 import type { Logger } from '../../logger.js';
+import type { WakeUpChannelKind } from './wake-up-channels.js';
 
 /** Poll every queue: sent after each (re)subscription, since missed changes are not replayed. */
 const anyQueue = (): WakeUpHint => ({ queues: null, count: 0, nextRunAt: null });
@@ -10,20 +11,24 @@ export const REALTIME_UNAVAILABLE = 'realtime unavailable, polling';
 const LEAVE_TIMEOUT_MS = 2_000;
 
 /**
- * Wake-ups from Realtime: one channel with a postgres_changes binding on INSERT into public.jobs.
- * An event only nudges (a hint with the new job's queue and run_at); Realtime does not replay
- * what it missed, so every SUBSCRIBED and every "Subscribed to PostgreSQL" system message is
- * followed by an any-queue hint (a poll). The mode turns live on that system message.
+ * Wake-ups from Realtime: one channel of a kind (wake-up-channels.ts): a postgres_changes binding
+ * on INSERT into public.jobs, or the private broadcast topic the database sends to. An event only
+ * nudges (a hint with queues and run_at); Realtime does not replay what it missed, so every
+ * SUBSCRIBED and every system ok of the kind's extension ("Subscribed to PostgreSQL", or
+ * "Replication connection established") is followed by an any-queue hint (a poll). The mode turns
+ * live on that system message.
  *
  * - CHANNEL_ERROR / TIMED_OUT (socket lost, heartbeat timeout): supabase-js reconnects and rejoins
  *   by itself; the mode is 'connecting' meanwhile.
  * - CLOSED (the server closed the channel): that channel never rejoins; a new one is made after
  *   a backoff.
- * - A system error (public.jobs not in publication supabase_realtime): logged once, mode
- *   'poll-only'; the channel stays, and a later system ok (after a rejoin) makes it live again.
+ * - A system error of that extension (public.jobs not in publication supabase_realtime; Realtime
+ *   not reading the database): logged once, mode 'poll-only'; a later system ok (after a rejoin,
+ *   or on a new channel) makes it live again.
  */
 export class RealtimeWakeUps {
   readonly #client: SupabaseClient;
+  readonly #kind: WakeUpChannelKind;
   readonly #logger: Logger;
   readonly #onHint: (hint: WakeUpHint) => void;
   readonly #onState: (state: WakeUpState) => void;
@@ -38,11 +43,13 @@ export class RealtimeWakeUps {
 
   constructor(options: {
     client: SupabaseClient;
+    kind: WakeUpChannelKind;
     logger: Logger;
     onHint: (hint: WakeUpHint) => void;
     onState: (state: WakeUpState) => void;
   }) {
     this.#client = options.client;
+    this.#kind = options.kind;
     this.#logger = options.logger;
     this.#onHint = options.onHint;
     this.#onState = options.onState;
@@ -68,11 +75,9 @@ export class RealtimeWakeUps {
 
   /** A new channel with its bindings, made current; joined by #subscribe. */
   #open(): RealtimeChannel {
-    const topic = `supajobs-wakeups-${++this.#generation}`;
-    const channel: RealtimeChannel = this.#client
-      .channel(topic)
-      .on<Record<string, unknown>>('postgres_changes', { event: 'INSERT', schema: 'public', table: 'jobs' }, (payload) => {
-        if (channel === this.#channel) this.#onHint(hintFromRecord(payload.new));
+    const channel: RealtimeChannel = this.#kind
+      .open(this.#client, ++this.#generation, (hint) => {
+        if (channel === this.#channel) this.#onHint(hint);
       })
       .on('system', {}, (payload: { extension?: string; status?: string; message?: string }) => this.#onSystem(channel, payload));
     this.#channel = channel;
@@ -106,7 +111,7 @@ export class RealtimeWakeUps {
 
   #onSystem(channel: RealtimeChannel, payload: { extension?: string; status?: string; message?: string }): void {
     if (this.#stopping || channel !== this.#channel) return;
-    if (payload.extension !== 'postgres_changes') {
+    if (payload.extension !== this.#kind.readyExtension) {
       if (payload.status === 'error') this.#logger.warn({ reason: payload.message }, 'realtime reported an error');
       return;
     }
@@ -114,7 +119,7 @@ export class RealtimeWakeUps {
       if (this.#unavailable) this.#logger.info({}, 'realtime available again');
       this.#unavailable = false;
       this.#closedInARow = 0;
-      if (this.#mode !== 'live') this.#logger.info({ topic: channel.topic }, 'realtime wake-ups live');
+      if (this.#mode !== 'live') this.#logger.info({ topic: channel.topic, via: this.#kind.mode }, 'realtime wake-ups live');
       this.#setState({ mode: 'live' });
       this.#onHint(anyQueue());
       return;
@@ -124,7 +129,7 @@ export class RealtimeWakeUps {
       this.#warnedUnavailable = true;
       this.#logger.warn(
         { reason: payload.message },
-        `${REALTIME_UNAVAILABLE} (is public.jobs in publication supabase_realtime? see docs/supabase.md)`,
+        `${REALTIME_UNAVAILABLE} (${this.#kind.unavailableHelp})`,
       );
     }
     this.#setState({ mode: 'poll-only', reason: REALTIME_UNAVAILABLE });
@@ -134,12 +139,4 @@ export class RealtimeWakeUps {
     this.#mode = state.mode;
     this.#onState(state);
   }
-}
-
-/** A nudge for one inserted job: its queue, and its run_at when that is still ahead. */
-export function hintFromRecord(record: Record<string, unknown>): WakeUpHint {
-  const queue = typeof record.queue === 'string' ? record.queue : null;
-  const runAt = typeof record.run_at === 'string' ? new Date(record.run_at) : null;
-  const future = runAt && runAt.getTime() > Date.now() ? runAt : null;
-  return { queues: queue === null ? null : [queue], count: future ? 0 : 1, nextRunAt: future };
 }

@@ -92,15 +92,20 @@ export const privilegeProbes: Probe[] = [
     },
   },
   {
-    name: 'a SECURITY DEFINER function in public beyond the eight that need it',
-    refusal: 'none: only cancel_my_job, get_queue_depth, job_after_insert, job_after_update, job_before_user_insert, job_check_user_live_jobs, purge_jobs, save_job_step',
+    name: 'a SECURITY DEFINER function in public beyond the eleven that need it',
+    refusal:
+      'none: only cancel_my_job, get_queue_depth, job_after_insert, job_after_update, job_before_user_insert, job_broadcast_ready, ' +
+      'job_check_user_live_jobs, list_job_events, purge_jobs, save_job_step, set_broadcast_wake_ups',
     async run(ctx) {
       const { rows } = await ctx.pool.query<{ fn: string }>(
         "select p.proname as fn from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef order by 1",
       );
       assert.deepEqual(
         rows.map((r) => r.fn),
-        ['cancel_my_job', 'get_queue_depth', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step'],
+        [
+          'cancel_my_job', 'get_queue_depth', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_broadcast_ready',
+          'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step', 'set_broadcast_wake_ups',
+        ],
       );
     },
   },

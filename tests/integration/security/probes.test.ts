@@ -11,6 +11,7 @@ import { createTestDatabase } from '../../support/database.js';
 import { userToken } from '../../support/jwt.js';
 import { withStandIn } from '../supabase/context.js';
 import { asRole } from '../sql/queue-sql.js';
+import { broadcastProbes } from './broadcast.probes.js';
 import { historyProbes } from './history.probes.js';
 import type { Probe, ProbeContext } from './probe.js';
 import { privilegeProbes } from './privileges.probes.js';
@@ -48,7 +49,7 @@ const probes: Probe[] = [
   ...privilegeProbes,
   ...workerCallProbes(),
   ...(await rlsProbes(db.pool)),
-  ...historyProbes, ...userJobProbes, ...userViewProbes, ...realtimeProbes, ...(await rpcProbes(db.pool)), ...(await restProbes(db.pool))];
+  ...historyProbes, ...userJobProbes, ...userViewProbes, ...realtimeProbes, ...broadcastProbes, ...(await rpcProbes(db.pool)), ...(await restProbes(db.pool))];
 
 for (const probe of probes) {
   test(`${probe.name} → ${probe.refusal}`, () => probe.run(ctx));

@@ -7,7 +7,7 @@ import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@
 import { after } from 'node:test';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
-import { startSupabaseStandIn, type SupabaseStandIn } from '../../support/supabase-standin/index.js';
+import { startSupabaseStandIn, type StandInOptions, type SupabaseStandIn } from '../../support/supabase-standin/index.js';
 
 export interface StandInContext {
   db: TestDatabase;
@@ -18,10 +18,13 @@ export interface StandInContext {
   cleanup(close: () => Promise<unknown>): void;
 }
 
-/** Call at the top level of a test file (an after() inside a before() hook would run right after it). */
-export async function withStandIn(): Promise<StandInContext> {
+/**
+ * Call at the top level of a test file (an after() inside a before() hook would run right after it).
+ * Each call makes a database of its own (one stand-in per database).
+ */
+export async function withStandIn(options: Omit<StandInOptions, 'databaseUrl'> = {}): Promise<StandInContext> {
   const db = await createTestDatabase({ autoDrop: false });
-  const standIn = await startSupabaseStandIn({ databaseUrl: db.url });
+  const standIn = await startSupabaseStandIn({ ...options, databaseUrl: db.url });
   const closers: (() => Promise<unknown>)[] = [];
   after(async () => {
     await Promise.allSettled(closers.map((close) => close()));

@@ -1,7 +1,8 @@
 /**
  * The stand-in's Realtime side at the frame level, with a bare websocket: socket auth, heartbeats,
  * joins (binding ids, the system message), leaves, change frames and their per-subscriber
- * visibility, access_token updates, and the socket faults.
+ * visibility, access_token updates, Broadcast from the database (binary frames, private and public
+ * channels, the read check of a private join, replication_ready), and the socket faults.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,8 @@ const ctx = await withStandIn();
 
 interface TestSocket {
   frames: Frame[];
+  /** Binary frames (Broadcast), as received. */
+  binaries: Buffer[];
   send(frame: Frame): void;
   /** The first frame received (so far or later) that matches. */
   next(match: (frame: Frame) => boolean): Promise<Frame>;
@@ -27,7 +30,11 @@ interface TestSocket {
 async function openSocket(apikey: string): Promise<TestSocket> {
   const ws = new WebSocket(`${ctx.standIn.url.replace('http', 'ws')}/realtime/v1/websocket?apikey=${apikey}&vsn=2.0.0`);
   const frames: Frame[] = [];
-  ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+  const binaries: Buffer[] = [];
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) binaries.push(data as Buffer);
+    else frames.push(JSON.parse(data.toString()) as Frame);
+  });
   const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -37,6 +44,7 @@ async function openSocket(apikey: string): Promise<TestSocket> {
   ctx.cleanup(async () => ws.terminate());
   return {
     frames,
+    binaries,
     send: (frame) => ws.send(JSON.stringify(frame)),
     async next(match) {
       await waitFor(() => frames.some(match), 5_000);
@@ -187,6 +195,86 @@ describe('channels', () => {
     const system = await socket.next((f) => f[3] === 'system' && f[4].extension === 'system');
     assert.equal(system[4].status, 'error');
     assert.deepEqual(await socket.next((f) => f[3] === 'phx_close'), [joinRef, joinRef, 'realtime:switch', 'phx_close', {}]);
+  });
+});
+
+/** Reads a vsn 2.0.0 user-broadcast frame: kind 4, sizes of topic, event and meta, encoding, then the parts. */
+function readBroadcast(frame: Buffer) {
+  const [kind, topicSize, eventSize, metaSize, encoding] = frame.subarray(0, 5) as unknown as number[];
+  let at = 5;
+  const part = (size: number) => frame.subarray(at, (at += size)).toString('utf8');
+  const topic = part(topicSize as number);
+  const event = part(eventSize as number);
+  const meta = JSON.parse(part(metaSize as number)) as { id: string };
+  return { kind, encoding, topic, event, meta, payload: JSON.parse(frame.subarray(at).toString('utf8')) as Record<string, unknown> };
+}
+
+describe('broadcast from the database', () => {
+  async function joinBroadcast(socket: TestSocket, topic: string, isPrivate: boolean, accessToken?: string) {
+    const joinRef = ref();
+    socket.send([joinRef, joinRef, `realtime:${topic}`, 'phx_join', {
+      config: { broadcast: { ack: false, self: false, replication_ready: true }, presence: { key: '', enabled: false }, postgres_changes: [], private: isPrivate },
+      ...(accessToken ? { access_token: accessToken } : {}),
+    }]);
+    const reply = await socket.next((f) => f[1] === joinRef && f[3] === 'phx_reply');
+    return { joinRef, reply: reply[4] };
+  }
+  const send = (payload: object, topic: string, isPrivate: boolean) =>
+    ctx.db.pool.query('select realtime.send($1::jsonb, $2, $3, $4)', [JSON.stringify(payload), 'ready', topic, isPrivate]);
+
+  test('realtime.send reaches the channels of its topic as a binary frame: private messages private channels, public ones public channels', async () => {
+    const privateSocket = await openSocket(ctx.standIn.serviceRoleKey);
+    const publicSocket = await openSocket(ctx.standIn.anonKey);
+    const joined = await joinBroadcast(privateSocket, 'room:1', true);
+    assert.deepEqual(joined.reply, { status: 'ok', response: { postgres_changes: [] } });
+    assert.deepEqual((await privateSocket.next((f) => f[0] === joined.joinRef && f[3] === 'system'))[4], {
+      extension: 'system', status: 'ok', message: 'Replication connection established', channel: 'room:1',
+    });
+    await joinBroadcast(publicSocket, 'room:1', false);
+    const relayed = ctx.standIn.counters.broadcastsRelayed;
+
+    await send({ n: 1 }, 'room:1', true);
+    await send({ n: 2 }, 'room:1', false);
+    await send({ n: 3, id: 'kept' }, 'room:2', true);
+    await waitFor(() => ctx.standIn.counters.broadcastsRelayed === relayed + 3);
+    await waitFor(() => privateSocket.binaries.length >= 1 && publicSocket.binaries.length >= 1);
+    const { rows } = await ctx.db.pool.query<{ id: string }>("select id from realtime.messages where payload ->> 'n' = '1'");
+    assert.deepEqual(privateSocket.binaries.map(readBroadcast), [
+      { kind: 4, encoding: 1, topic: 'realtime:room:1', event: 'ready', meta: { id: rows[0]?.id }, payload: { n: 1, id: rows[0]?.id } },
+    ]);
+    assert.deepEqual(publicSocket.binaries.map((b) => readBroadcast(b).payload.n), [2]);
+    const { rows: kept } = await ctx.db.pool.query("select payload from realtime.messages where topic = 'room:2'");
+    assert.deepEqual(kept, [{ payload: { n: 3, id: 'kept' } }], 'an id in the payload is kept');
+  });
+
+  test('a private join is refused unless the token may read the topic; a rolled-back send is never relayed', async () => {
+    const socket = await openSocket(ctx.standIn.anonKey);
+    const refused = await joinBroadcast(socket, 'room:3', true);
+    assert.deepEqual(refused.reply, { status: 'error', response: { reason: 'Unauthorized: You do not have permissions to read from this Channel topic: room:3' } });
+    const user = randomUUID();
+    assert.equal((await joinBroadcast(socket, 'room:3', true, userToken(user))).reply.status, 'error');
+
+    // A policy that lets signed-in users read room:3 (and nothing else) lets them in.
+    await ctx.db.pool.query(`create policy standin_room_3 on realtime.messages for select to authenticated
+                             using (realtime.topic() = 'room:3' and extension = 'broadcast')`);
+    try {
+      const reader = await openSocket(ctx.standIn.anonKey);
+      assert.equal((await joinBroadcast(reader, 'room:3', true, userToken(user))).reply.status, 'ok');
+      assert.equal((await joinBroadcast(reader, 'room:4', true, userToken(user))).reply.status, 'error');
+      const client = await ctx.db.pool.connect();
+      try {
+        await client.query('begin');
+        await client.query(`select realtime.send('{"n": 4}', 'ready', 'room:3', true)`);
+        await client.query('rollback');
+      } finally {
+        client.release();
+      }
+      await send({ n: 5 }, 'room:3', true);
+      await waitFor(() => reader.binaries.length >= 1);
+      assert.deepEqual(reader.binaries.map((b) => readBroadcast(b).payload.n), [5]);
+    } finally {
+      await ctx.db.pool.query('drop policy standin_room_3 on realtime.messages');
+    }
   });
 });
 

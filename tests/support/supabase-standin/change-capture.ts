@@ -1,7 +1,7 @@
 /**
  * How the stand-in sees committed changes. Realtime decodes the WAL through a replication slot;
  * the stand-in cannot count on wal_level=logical, so it installs test-only triggers on every table
- * of the publication instead: a row trigger copies each row version (new and old, as JSON) into
+ * of the publication (and on realtime.messages, for Broadcast from the database) instead: a row trigger copies each row version (new and old, as JSON) into
  * supabase_standin.changes and a statement trigger sends one NOTIFY. On each notification the
  * stand-in takes the rows out (oldest first) and hands them to delivery. Rows appear only at
  * commit, so rolled-back changes are never delivered, as with the WAL.

@@ -34,6 +34,8 @@ export class StandInCounters {
   readonly framesSentByEvent = new Map<string, number>();
   socketsOpened = 0;
   joins = 0;
+  /** Rows of realtime.messages relayed (each once, to however many channels). */
+  broadcastsRelayed = 0;
 
   countRpc(fn: string): void {
     this.rpcCalls.set(fn, (this.rpcCalls.get(fn) ?? 0) + 1);

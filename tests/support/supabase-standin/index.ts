@@ -7,10 +7,12 @@
  *   transaction as the role of its JWT (HS256, the project's secret) with `request.jwt.claims`
  *   set, so grants, RLS policies and triggers are really enforced. Results and errors are shaped
  *   as PostgREST shapes them.
- * - Realtime: the Phoenix websocket (`/realtime/v1/websocket`, text frames, vsn 2.0.0) with
+ * - Realtime: the Phoenix websocket (`/realtime/v1/websocket`, vsn 2.0.0) with
  *   postgres_changes: join replies with binding ids, the `system` subscribed/error message,
  *   heartbeats, access_token, phx_leave, and per-subscriber change frames checked against the
- *   subscriber's role and claims.
+ *   subscriber's role and claims; and Broadcast from the database (broadcast-from-database.ts):
+ *   `realtime.send()` in the database, its messages relayed as binary frames to the channels of
+ *   their topic, private channels joined only by tokens RLS lets read the topic.
  * - Faults for tests: drop every socket, close every channel, go silent, fail the next RPC calls;
  *   counters of RPC calls and frames.
  *
@@ -30,20 +32,24 @@
  * - Changes are ordered by when their rows changed (not by commit), the gap between a join and
  *   "Subscribed to PostgreSQL" is milliseconds (seconds on Supabase), and "silent" affects only
  *   the sockets open at that moment; injected RPC faults happen before the database is reached.
- * - Realtime: no Broadcast, Presence, binary frames, private channels, `postgres_changes_options`
- *   (wait), replay, or vsn 1.0.0; filters eq, neq and in only; no tenant limits (message rate,
- *   1,024 KB change size, channel counts); no token-expiry shutdown of joined channels (only an
- *   invalid access_token push closes a channel); the server never times out idle sockets.
+ * - Realtime: Broadcast only from the database (no client sends, acks, self, REST broadcast or
+ *   replay); no Presence, `postgres_changes_options` (wait), or vsn 1.0.0; a private join that
+ *   may not read is refused at once (Realtime waits 5 s); filters eq, neq and in only; no tenant
+ *   limits (message rate, message and change size, channel counts); no token-expiry shutdown of
+ *   joined channels (only an invalid access_token push closes a channel, and read access is not
+ *   checked again); the server never times out idle sockets.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { anonKey, LOCAL_JWT_SECRET, serviceRoleKey } from '../jwt.js';
+import { installBroadcastFromDatabase, isBroadcastRow, MESSAGES_TABLE, mayReadPrivateChannel, relayBroadcasts } from './broadcast-from-database.js';
 import { ChangeCapture } from './change-capture.js';
 import { ChangeDelivery } from './change-delivery.js';
 import { RpcFaults, StandInCounters, type RpcFault } from './faults.js';
 import { REALTIME_PUBLICATION, type PostgresChangesBinding } from './postgres-changes.js';
 import { REALTIME_PATH, RealtimeServer } from './realtime-server.js';
+import type { RequestAuth } from './rest-auth.js';
 import { handleRest, send } from './rest-router.js';
 
 export interface SupabaseStandIn {
@@ -66,7 +72,17 @@ export interface SupabaseStandIn {
   stop(): Promise<void>;
 }
 
-export async function startSupabaseStandIn(options: { databaseUrl: string; jwtSecret?: string }): Promise<SupabaseStandIn> {
+export interface StandInOptions {
+  databaseUrl: string;
+  jwtSecret?: string;
+  /**
+   * Make `realtime.send` and `realtime.messages` in the database when missing, as Supabase has them
+   * (default true); false leaves the database as plain PostgreSQL has it: no Broadcast from it.
+   */
+  broadcastFromDatabase?: boolean;
+}
+
+export async function startSupabaseStandIn(options: StandInOptions): Promise<SupabaseStandIn> {
   const jwtSecret = options.jwtSecret ?? LOCAL_JWT_SECRET;
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 20, application_name: 'supabase-standin' });
   pool.on('error', () => undefined);
@@ -77,7 +93,12 @@ export async function startSupabaseStandIn(options: { databaseUrl: string; jwtSe
   const capture = new ChangeCapture({
     pool,
     databaseUrl: options.databaseUrl,
-    onChanges: (changes) => delivery.deliver(changes, realtime?.subscribers() ?? []),
+    onChanges: async (changes) => {
+      const broadcasts = changes.filter(isBroadcastRow);
+      counters.broadcastsRelayed += relayBroadcasts(broadcasts, realtime?.broadcastSubscribers() ?? []);
+      const rowChanges = changes.filter((c) => c.schema !== MESSAGES_TABLE.schema || c.table !== MESSAGES_TABLE.table);
+      await delivery.deliver(rowChanges, realtime?.subscribers() ?? []);
+    },
   });
 
   const prepareBindings = async (bindings: PostgresChangesBinding[]): Promise<string | null> => {
@@ -94,7 +115,8 @@ export async function startSupabaseStandIn(options: { databaseUrl: string; jwtSe
     }
     return null;
   };
-  realtime = new RealtimeServer({ jwtSecret, counters, prepareBindings });
+  const mayReadPrivate = (auth: RequestAuth, subTopic: string) => mayReadPrivateChannel(pool, auth, subTopic);
+  realtime = new RealtimeServer({ jwtSecret, counters, prepareBindings, mayReadPrivate });
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -110,7 +132,10 @@ export async function startSupabaseStandIn(options: { databaseUrl: string; jwtSe
     else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
 
+  if (options.broadcastFromDatabase !== false) await installBroadcastFromDatabase(pool);
   await capture.start();
+  // Broadcast rows travel the same way as row changes (Realtime reads both by replication).
+  if (options.broadcastFromDatabase !== false) await capture.captureTable(MESSAGES_TABLE.schema, MESSAGES_TABLE.table);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const rt = realtime;

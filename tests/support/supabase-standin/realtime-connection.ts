@@ -2,10 +2,13 @@
  * One Realtime websocket: Phoenix channel frames `[join_ref, ref, topic, event, payload]` as text
  * JSON (serializer vsn 2.0.0). Handles heartbeats, phx_join with postgres_changes bindings (reply
  * with ids, then the `system` message once changes really flow, or a system error when a table
- * is not in the publication), access_token updates, phx_leave, and "unmatched topic" replies.
+ * is not in the publication), private joins (refused unless the token may read the topic),
+ * `broadcast.replication_ready` (a `system` ok after the reply), access_token updates, phx_leave,
+ * and "unmatched topic" replies. Broadcasts from the database go out as binary frames.
  */
 import WebSocket from 'ws';
 import { verifyJwt } from '../jwt.js';
+import type { BroadcastSubscriber } from './broadcast-from-database.js';
 import type { ChangeSubscriber } from './change-delivery.js';
 import type { StandInCounters } from './faults.js';
 import { parseBindings, type PostgresChangesBinding } from './postgres-changes.js';
@@ -16,10 +19,13 @@ export interface ConnectionDependencies {
   counters: StandInCounters;
   /** Makes the bindings' tables stream; resolves to null when they do, else the reason they cannot. */
   prepareBindings(bindings: PostgresChangesBinding[]): Promise<string | null>;
+  /** Whether this token may read the private channel of this topic (without `realtime:`). */
+  mayReadPrivate(auth: RequestAuth, subTopic: string): Promise<boolean>;
 }
 
 interface Channel extends ChangeSubscriber {
   joinRef: string | null;
+  private: boolean;
   /** Changes are delivered once the system message said so. */
   listening: boolean;
 }
@@ -56,6 +62,12 @@ export class RealtimeConnection {
     return this.#silent ? [] : [...this.#channels.values()].filter((c) => c.listening);
   }
 
+  /** Joined channels, for broadcasts (none while silent). */
+  broadcastSubscribers(): BroadcastSubscriber[] {
+    if (this.#silent) return [];
+    return [...this.#channels.values()].map((c) => ({ topic: c.topic, private: c.private, sendBinary: (frame) => this.#sendBinary(frame) }));
+  }
+
   get channelCount(): number {
     return this.#channels.size;
   }
@@ -80,6 +92,12 @@ export class RealtimeConnection {
     if (this.#silent || this.#ws.readyState !== WebSocket.OPEN) return;
     this.#deps.counters.countFrameSent(String(frame[3]));
     this.#ws.send(JSON.stringify(frame));
+  }
+
+  #sendBinary(frame: Buffer): void {
+    if (this.#silent || this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#deps.counters.countFrameSent('broadcast');
+    this.#ws.send(frame, { binary: true });
   }
 
   #reply(joinRef: string | null, ref: string | null, topic: string, status: 'ok' | 'error', response: Record<string, unknown>): void {
@@ -116,12 +134,20 @@ export class RealtimeConnection {
     const token = typeof payload.access_token === 'string' ? payload.access_token : this.#socketToken;
     const auth = realtimeAuth(token, this.#deps.jwtSecret);
     if (!auth.ok) return this.#reply(joinRef, ref, topic, 'error', { reason: auth.reason });
-    const config = (payload.config ?? {}) as { postgres_changes?: unknown };
+    const config = (payload.config ?? {}) as { postgres_changes?: unknown; private?: unknown; broadcast?: { replication_ready?: unknown } };
     const bindings = parseBindings(config.postgres_changes ?? []);
     if (!Array.isArray(bindings)) return this.#reply(joinRef, ref, topic, 'error', { reason: bindings.problem });
+    const subTopic = topic.replace(/^realtime:/, '');
+    const isPrivate = config.private === true;
+    if (isPrivate && !(await this.#deps.mayReadPrivate(auth.auth, subTopic))) {
+      return this.#reply(joinRef, ref, topic, 'error', {
+        reason: `Unauthorized: You do not have permissions to read from this Channel topic: ${subTopic}`,
+      });
+    }
     const channel: Channel = {
       topic,
       joinRef,
+      private: isPrivate,
       auth: auth.auth,
       bindings,
       listening: false,
@@ -129,10 +155,13 @@ export class RealtimeConnection {
     };
     this.#channels.set(topic, channel);
     this.#reply(joinRef, ref, topic, 'ok', { postgres_changes: bindings.map((b) => ({ ...b.raw, id: b.id })) });
+    if (config.broadcast?.replication_ready === true) {
+      // The capture's LISTEN connection stands for Realtime's replication connection: always up.
+      this.#send([joinRef, null, topic, 'system', { extension: 'system', status: 'ok', message: 'Replication connection established', channel: subTopic }]);
+    }
     if (bindings.length === 0) return;
     const problem = await this.#deps.prepareBindings(bindings).catch((e: Error) => e.message);
     if (this.#channels.get(topic) !== channel) return;
-    const subTopic = topic.replace(/^realtime:/, '');
     if (problem === null) {
       channel.listening = true;
       this.#send([joinRef, null, topic, 'system', { extension: 'postgres_changes', status: 'ok', message: 'Subscribed to PostgreSQL', channel: subTopic }]);

@@ -1,11 +1,13 @@
 /**
  * `GET /realtime/v1/websocket?apikey=…&vsn=2.0.0` upgraded to a websocket. The apikey must be a
  * valid JWT with `role` and `exp` (else 403, as Realtime refuses the socket). Holds the open
- * connections, gives change delivery their subscribers, and carries the socket faults.
+ * connections, gives change delivery and the broadcast relay their subscribers, and carries the
+ * socket faults.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import type { BroadcastSubscriber } from './broadcast-from-database.js';
 import type { ChangeSubscriber } from './change-delivery.js';
 import { RealtimeConnection, realtimeAuth, type ConnectionDependencies } from './realtime-connection.js';
 
@@ -40,6 +42,10 @@ export class RealtimeServer {
 
   subscribers(): ChangeSubscriber[] {
     return [...this.#connections].flatMap((c) => c.subscribers());
+  }
+
+  broadcastSubscribers(): BroadcastSubscriber[] {
+    return [...this.#connections].flatMap((c) => c.broadcastSubscribers());
   }
 
   get socketCount(): number {
