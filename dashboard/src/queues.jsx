@@ -43,13 +43,14 @@ export function Queues({ live }) {
       <h1 id="queues-title">Queues</h1>
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">Queue</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Running</th><th scope="col">Failed</th><th scope="col">Oldest ready</th><th scope="col">Done, last hour</th><th scope="col">Success</th></tr></thead>
+          <thead><tr><th scope="col">Queue</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Waiting</th><th scope="col">Running</th><th scope="col">Failed</th><th scope="col">Oldest ready</th><th scope="col">Done, last hour</th><th scope="col">Success</th></tr></thead>
           <tbody>
             {queues.map((q) => (
               <tr key={q.queue} data-queue={q.queue}>
                 <th scope="row"><a href={`#/jobs?queue=${encodeURIComponent(q.queue)}`}>{q.queue}</a></th>
                 <td data-count="pending">{q.pending}</td>
                 <td data-count="scheduled">{q.scheduled}</td>
+                <td data-count="waiting">{q.waiting > 0 ? <a href={`#/jobs?status=waiting&queue=${encodeURIComponent(q.queue)}`}>{q.waiting}</a> : 0}</td>
                 <td data-count="processing">{q.processing}</td>
                 <td data-count="failed">{q.failed > 0 ? <a href={`#/jobs?status=failed&queue=${encodeURIComponent(q.queue)}`}>{q.failed}</a> : 0}</td>
                 <td>{age(q.oldestPendingAgeSeconds)}</td>
@@ -57,7 +58,7 @@ export function Queues({ live }) {
                 <td>{percent(q.successRate)}</td>
               </tr>
             ))}
-            {queues.length === 0 && <tr><td colSpan={8}>No live jobs and nothing finished in the last hour.</td></tr>}
+            {queues.length === 0 && <tr><td colSpan={9}>No live jobs and nothing finished in the last hour.</td></tr>}
           </tbody>
         </table>
       </div>

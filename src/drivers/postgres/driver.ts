@@ -3,12 +3,12 @@ import type { Logger } from '../../logger.js';
 import { createLogger, redactUrl } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
-import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type JobWatch, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { callFunction, inTransaction } from './function-call.js';
-import { WakeUpListeners } from '../wake-up-listeners.js';
 import { asDatabaseError } from '../../errors.js';
 import { retryOnDeadlock } from '../deadlock-retry.js';
-import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
+import { POOL_APPLICATION_NAME } from './listen-wake-ups.js';
+import { PostgresNotifications } from './notifications.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
 
@@ -39,16 +39,14 @@ function sharedBackend(error: unknown): boolean {
 
 /**
  * The postgres transport: a pg Pool for the queue functions (named prepared statements, unless
- * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups.
+ * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups and job watches.
  */
 export class PostgresDriver implements Driver {
   readonly transport = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
-  readonly #listeners = new WakeUpListeners();
-  readonly #listener: ListenWakeUps | undefined;
+  readonly #notifications: PostgresNotifications;
   #prepare: boolean;
-  #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
     this.#logger = options.logger ?? createLogger({ level: 'silent', pretty: false });
@@ -72,35 +70,38 @@ export class PostgresDriver implements Driver {
         'transaction pooler: LISTEN cannot work here, polling only (use the session pooler or a direct connection for instant pick-up)',
       );
     }
-    this.#wakeUps = listen ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
-    this.#listener = listen
-      ? new ListenWakeUps({
-          connectionString,
-          logger: this.#logger,
-          onHint: (hint) => this.#listeners.emit(hint),
-          onState: (state) => (this.#wakeUps = state),
-          notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
-          checkIntervalMs: options.listenCheckIntervalMs,
-        })
-      : undefined;
+    this.#notifications = new PostgresNotifications({
+      connectionString,
+      logger: this.#logger,
+      wakeUps: listen,
+      canListen: listen || !pooled,
+      checkIntervalMs: options.listenCheckIntervalMs,
+      notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
+      register: async (id) => (await this.#query<{ waiter: string | null }>('watch_job', 'select public.watch_job($1) as waiter', [id]))[0]?.waiter ?? null,
+      unregister: async (id, waiter) => void (await this.#query('unwatch_job', 'select public.unwatch_job($1, $2)', [id, waiter])),
+    });
   }
 
   get wakeUps(): WakeUpState {
-    return this.#wakeUps;
+    return this.#notifications.wakeUps;
   }
 
   async start(): Promise<void> {
     await this.ping();
-    this.#listener?.start();
+    this.#notifications.start();
   }
 
   async stop(): Promise<void> {
-    await this.#listener?.stop();
+    await this.#notifications.stop();
     if (!this.#pool.ended) await this.#pool.end();
   }
 
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void {
-    return this.#listeners.add(listener);
+    return this.#notifications.onWakeUp(listener);
+  }
+
+  watchJob(id: string, onChange: () => void): JobWatch {
+    return this.#notifications.watchJob(id, onChange);
   }
 
   async ping(): Promise<void> {

@@ -41,6 +41,8 @@ const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
   job_hooks: { service_role: CRUD },
   job_dead_letter_alerts: { service_role: CRUD },
   job_dependencies: { service_role: ['INSERT', 'SELECT'] },
+  job_waiters: { service_role: ['DELETE', 'INSERT', 'SELECT'] },
+  queue_minute_counts: { service_role: ['SELECT'] },
 };
 
 /** Functions end users may execute; every other function in public is service_role's only. */
@@ -92,15 +94,15 @@ export const privilegeProbes: Probe[] = [
     },
   },
   {
-    name: 'a SECURITY DEFINER function in public beyond the eight that need it',
-    refusal: 'none: only cancel_my_job, get_queue_depth, job_after_insert, job_after_update, job_before_user_insert, job_check_user_live_jobs, purge_jobs, save_job_step',
+    name: 'a SECURITY DEFINER function in public beyond the eleven that need it',
+    refusal: 'none: only cancel_my_job, follow_job_events, get_queue_depth, job_after_finish, job_after_insert, job_after_update, job_before_user_insert, job_check_user_live_jobs, list_job_events, purge_jobs, save_job_step',
     async run(ctx) {
       const { rows } = await ctx.pool.query<{ fn: string }>(
         "select p.proname as fn from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef order by 1",
       );
       assert.deepEqual(
         rows.map((r) => r.fn),
-        ['cancel_my_job', 'get_queue_depth', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step'],
+        ['cancel_my_job', 'follow_job_events', 'get_queue_depth', 'job_after_finish', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step'],
       );
     },
   },
