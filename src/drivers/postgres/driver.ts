@@ -1,15 +1,15 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
-import { createLogger, redactUrl } from '../../logger.js';
+import { createLogger } from '../../logger.js';
 import type { EnqueueInput, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
 import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type JobWatch, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
-import { callFunction, inTransaction } from './function-call.js';
+import { callFunction, inTransaction, pgValue } from './function-call.js';
 import { asDatabaseError } from '../../errors.js';
 import { retryOnDeadlock } from '../deadlock-retry.js';
 import { POOL_APPLICATION_NAME } from './listen-wake-ups.js';
 import { PostgresNotifications } from './notifications.js';
-import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
+import { sharedBackend, usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { POOL_TYPES } from './timestamps.js';
 
 export interface PostgresDriverOptions {
@@ -26,15 +26,6 @@ export interface PostgresDriverOptions {
    * that went silent without closing is replaced instead of being waited on. Default: no limit.
    */
   queryTimeoutMs?: number;
-}
-
-/**
- * 42P05 (a name already prepared on this backend) or 26000 (a name this backend never prepared):
- * the server behind this connection changes between statements, as behind a transaction pooler.
- */
-function sharedBackend(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === '42P05' || code === '26000';
 }
 
 /**
@@ -63,22 +54,14 @@ export class PostgresDriver implements Driver {
     });
     // An idle client whose backend died: the pool drops it; the next query opens a fresh one.
     this.#pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle database connection lost'));
-    const listen = options.listen ?? !pooled;
-    if (pooled && options.listen !== false) {
-      this.#logger.warn(
-        { database: redactUrl(options.connectionString) },
-        'transaction pooler: LISTEN cannot work here, polling only (use the session pooler or a direct connection for instant pick-up)',
-      );
-    }
     this.#notifications = new PostgresNotifications({
       connectionString,
       logger: this.#logger,
-      wakeUps: listen,
-      canListen: listen || !pooled,
+      listen: options.listen,
+      pooled,
       checkIntervalMs: options.listenCheckIntervalMs,
       notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
-      register: async (id) => (await this.#query<{ waiter: string | null }>('watch_job', 'select public.watch_job($1) as waiter', [id]))[0]?.waiter ?? null,
-      unregister: async (id, waiter) => void (await this.#query('unwatch_job', 'select public.unwatch_job($1, $2)', [id, waiter])),
+      query: (name, text, values) => this.#query(name, text, values),
     });
   }
 
@@ -264,9 +247,4 @@ export class PostgresDriver implements Driver {
       'prepared statements collide (a transaction pooler such as PgBouncer shares backends between connections): using unnamed statements from now on',
     );
   }
-}
-
-/** pg sends a JS array as a PostgreSQL array: an array of objects is meant as one JSON value. */
-function pgValue(value: unknown): unknown {
-  return Array.isArray(value) && value.some((v) => v !== null && typeof v === 'object' && !(v instanceof Date)) ? JSON.stringify(value) : value;
 }

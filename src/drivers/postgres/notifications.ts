@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.js';
+import { redactUrl, type Logger } from '../../logger.js';
 import type { JobWatch, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { JobWatches } from './job-watches.js';
@@ -7,16 +7,15 @@ import { ListenWakeUps } from './listen-wake-ups.js';
 export interface PostgresNotificationsOptions {
   connectionString: string;
   logger: Logger;
-  /** Wake-ups asked for (a worker): LISTEN from start(). Otherwise it opens at the first job watch. */
-  wakeUps: boolean;
-  /** false behind a transaction pooler: LISTEN never receives there. */
-  canListen: boolean;
+  /** Wake-ups (a worker): LISTEN from start(); default: unless behind a transaction pooler. Otherwise it opens at the first job watch. */
+  listen?: boolean;
+  /** Behind a transaction pooler, where LISTEN never receives. */
+  pooled: boolean;
   checkIntervalMs?: number;
   /** A NOTIFY from another connection (the LISTEN proof). */
   notify(channel: string, payload: string): Promise<void>;
-  /** watch_job(id) and unwatch_job(id, waiter), on the pool. */
-  register(id: string): Promise<string | null>;
-  unregister(id: string, waiter: string): Promise<void>;
+  /** A statement on the pool (the driver's, prepared by name where it can be). */
+  query(name: string, text: string, values: unknown[]): Promise<Record<string, unknown>[]>;
 }
 
 /**
@@ -26,6 +25,8 @@ export interface PostgresNotificationsOptions {
  */
 export class PostgresNotifications {
   readonly #options: PostgresNotificationsOptions;
+  readonly #wakeUps: boolean;
+  readonly #canListen: boolean;
   readonly #wakeUpListeners = new WakeUpListeners();
   readonly #watches: JobWatches;
   #listener: ListenWakeUps | undefined;
@@ -33,9 +34,17 @@ export class PostgresNotifications {
 
   constructor(options: PostgresNotificationsOptions) {
     this.#options = options;
+    this.#wakeUps = options.listen ?? !options.pooled;
+    this.#canListen = this.#wakeUps || !options.pooled;
+    if (options.pooled && options.listen !== false) {
+      options.logger.warn(
+        { database: redactUrl(options.connectionString) },
+        'transaction pooler: LISTEN cannot work here, polling only (use the session pooler or a direct connection for instant pick-up)',
+      );
+    }
     this.#watches = new JobWatches({
-      register: options.register,
-      unregister: options.unregister,
+      register: async (id) => ((await options.query('watch_job', 'select public.watch_job($1) as waiter', [id]))[0]?.waiter as string | null) ?? null,
+      unregister: async (id, waiter) => void (await options.query('unwatch_job', 'select public.unwatch_job($1, $2)', [id, waiter])),
       listen: () => this.#listen(),
       listening: () => this.#state.mode === 'live',
       logger: options.logger,
@@ -43,11 +52,11 @@ export class PostgresNotifications {
   }
 
   get wakeUps(): WakeUpState {
-    return this.#options.wakeUps ? this.#state : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
+    return this.#wakeUps ? this.#state : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
   }
 
   start(): void {
-    if (this.#options.wakeUps) this.#listen();
+    if (this.#wakeUps) this.#listen();
   }
 
   async stop(): Promise<void> {
@@ -64,7 +73,7 @@ export class PostgresNotifications {
 
   /** Opens the LISTEN connection once; false when it cannot work here. */
   #listen(): boolean {
-    if (!this.#options.canListen) return false;
+    if (!this.#canListen) return false;
     if (!this.#listener) {
       this.#listener = new ListenWakeUps({
         connectionString: this.#options.connectionString,
