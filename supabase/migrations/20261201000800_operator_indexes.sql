@@ -1,17 +1,21 @@
--- supajobs: indexes for every filter of the job listings (list_jobs, the admin API, the CLI), so
--- that each page is read in order from an index whatever the filter: a filter on a rare value no
--- longer walks jobs_created_idx newest first until it has found a page.
+-- supajobs: indexes for the filters of the job listings (list_jobs, the admin API, the CLI), so
+-- that a filter on a rare value reads its few rows instead of walking jobs_created_idx newest
+-- first until it has found a page (a task that is 0.01 % of a million jobs: most of the index).
 --
--- Two full indexes, paid by every insert and every status change (such an update is never HOT):
--- a listing by task or by queue, newest first.
-create index jobs_task_idx on public.jobs (task, created_at desc, id desc);
-create index jobs_queue_idx on public.jobs (queue, created_at desc, id desc);
--- Partial indexes for the statuses that are a small part of the table, paid only by rows in that
+-- Every insert and every status change (never a HOT update) pays for a full index, so these two
+-- are plain b-trees on low-cardinality columns: PostgreSQL's deduplication keeps their entries
+-- small, about half the cost of one on (task, created_at, id) (bench: WAL per enqueued job 679 B
+-- without them, 805 B with both; 1,064 B for (task, created_at, id), (queue, created_at, id) and a
+-- pending listing index). A rare value's rows are read through them and sorted (few rows); a
+-- common value's page comes sooner by walking jobs_created_idx, and the planner picks either.
+-- (queue, task) serves a queue, and a queue with a task exactly: a pair that has no job (a task
+-- that lives in another queue) is answered at once, not by walking the table.
+create index jobs_task_idx on public.jobs (task);
+create index jobs_queue_idx on public.jobs (queue, task);
+-- Partial indexes for two statuses that are a small part of the table, paid only by rows in that
 -- status (failed has jobs_failed_idx; completed is most of the table, jobs_created_idx serves it;
--- processing is bounded by the fleet's concurrency and read through jobs_lease_idx). The queue is
--- included so that the overview counts ready, scheduled and waiting jobs from the index alone.
-create index jobs_pending_idx on public.jobs (created_at desc, id desc) include (queue, run_at)
-  where status = 'pending';
+-- pending and processing are read through the claim and lease indexes). The queue is included so
+-- that the overview counts waiting jobs from the index alone.
 create index jobs_cancelled_idx on public.jobs (created_at desc, id desc)
   where status = 'cancelled';
 create index jobs_waiting_idx on public.jobs (created_at desc, id desc) include (queue)

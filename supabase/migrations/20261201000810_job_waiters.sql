@@ -47,6 +47,8 @@ as $$
 $$;
 
 revoke all on table public.job_waiters from public, anon, authenticated, service_role;
+-- Its identity draws from it without any right on it.
+revoke all on sequence public.job_waiters_waiter_seq from public, anon, authenticated, service_role;
 grant select, insert, delete on table public.job_waiters to service_role;
 alter table public.job_waiters enable row level security;
 

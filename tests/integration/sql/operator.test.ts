@@ -118,8 +118,8 @@ test('get_job returns the row and its history; list_job_events follows new event
 test('get_queue_overview: live counts (waiting too), dead letters and the last hour per minute', async () => {
   const queue = uniqueQueue();
   const ids = await enqueue(pool, [1, 2, 3, 4].map(() => ({ task: 't', queue })));
-  await enqueue(pool, [{ task: 't', queue, run_at: new Date(Date.now() + 3_600_000).toISOString() }]);
-  await pool.query('select enqueue_flow($1)', [JSON.stringify([{ task: 't', queue, depends_on: [ids[0]] }])]);
+  const [scheduled] = await enqueue(pool, [{ task: 't', queue, run_at: new Date(Date.now() + 3_600_000).toISOString() }]);
+  await pool.query('select enqueue_flow($1)', [JSON.stringify([{ task: 't', queue, depends_on: [scheduled] }])]);
   const worker = uniqueWorker();
   const done = await claimOne(pool, worker, queue);
   await pool.query('select complete_job($1, $2)', [done.id, worker]);
