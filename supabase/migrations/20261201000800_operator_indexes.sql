@@ -1,25 +1,38 @@
 -- supajobs: indexes for the filters of the job listings (list_jobs, the admin API, the CLI), so
 -- that a filter on a rare value reads its few rows instead of walking jobs_created_idx newest
--- first until it has found a page (a task that is 0.01 % of a million jobs: most of the index).
+-- first until it has found a page (a task that is 0.01 % of a million jobs: most of the index),
+-- and for the overview's live counts.
 --
--- Every insert and every status change (never a HOT update) pays for a full index, so these two
--- are plain b-trees on low-cardinality columns: PostgreSQL's deduplication keeps their entries
--- small, about half the cost of one on (task, created_at, id) (bench: WAL per enqueued job 679 B
--- without them, 805 B with both; 1,064 B for (task, created_at, id), (queue, created_at, id) and a
--- pending listing index). A rare value's rows are read through them and sorted (few rows); a
--- common value's page comes sooner by walking jobs_created_idx, and the planner picks either.
--- (queue, task) serves a queue, and a queue with a task exactly: a pair that has no job (a task
--- that lives in another queue) is answered at once, not by walking the table.
-create index jobs_task_idx on public.jobs (task);
+-- Every insert and every status change (never a HOT update) pays for a full index, so there are
+-- two (their cost per job: docs/benchmarks.md, "Admin API on 1,000,000 jobs"):
+-- - a task's jobs newest first, read in order whatever the task's share (the rows of a busy task
+--   may be anywhere in time);
+-- - (queue, task), a plain b-tree on two low-cardinality columns, which deduplication keeps
+--   small: a rare queue's rows are read through it and sorted, a common queue's page comes
+--   sooner by walking jobs_created_idx; a queue with a task is read through the task's index,
+--   and a pair that has no job (a task that lives in another queue) through this one, at once.
+-- The statistics tell the planner which queue and task pairs are common and which are rare or
+-- absent (by default it takes the columns as independent and would walk for an absent pair).
+create index jobs_task_idx on public.jobs (task, created_at desc, id desc);
 create index jobs_queue_idx on public.jobs (queue, task);
+create statistics jobs_queue_task_stats (mcv) on queue, task from public.jobs;
 -- Partial indexes for two statuses that are a small part of the table, paid only by rows in that
 -- status (failed has jobs_failed_idx; completed is most of the table, jobs_created_idx serves it;
--- pending and processing are read through the claim and lease indexes). The queue is included so
--- that the overview counts waiting jobs from the index alone.
+-- pending and processing are read through the claim and lease indexes or by walking).
 create index jobs_cancelled_idx on public.jobs (created_at desc, id desc)
   where status = 'cancelled';
 create index jobs_waiting_idx on public.jobs (created_at desc, id desc) include (queue)
   where status = 'waiting';
+-- The claim and lease indexes also carry the queue, so that the overview and get_queue_depth()
+-- count ready, scheduled and running jobs per queue from the index alone (a few bytes an entry).
+create index jobs_claim_idx_with_queue on public.jobs (priority desc, run_at, created_at) include (queue)
+  where status = 'pending';
+drop index public.jobs_claim_idx;
+alter index public.jobs_claim_idx_with_queue rename to jobs_claim_idx;
+create index jobs_lease_idx_with_queue on public.jobs (lease_expires_at) include (queue)
+  where status = 'processing';
+drop index public.jobs_lease_idx;
+alter index public.jobs_lease_idx_with_queue rename to jobs_lease_idx;
 
 -- As before, plus 'waiting' (jobs held until their dependencies completed).
 create or replace function public.job_filter_sql(
