@@ -73,6 +73,8 @@ export interface QueueStats {
   queue: string;
   pending: number;
   scheduled: number;
+  /** Waiting for their dependencies (enqueueFlow, enqueueParent). */
+  waiting: number;
   processing: number;
   completed: number;
   failed: number;

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, query } from './api.js';
 import { shortId, time } from './format.js';
 
-const STATUSES = ['', 'pending', 'processing', 'completed', 'failed', 'cancelled'];
+const STATUSES = ['', 'pending', 'waiting', 'processing', 'completed', 'failed', 'cancelled'];
 
 export function JobList({ filter, live }) {
   const [jobs, setJobs] = useState(null);

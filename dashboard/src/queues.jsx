@@ -64,7 +64,7 @@ export function Queues({ live }) {
       {notice && <p role="status">{notice}</p>}
       <div class="table-wrap">
         <table>
-          <thead><tr><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Limits</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Running</th><th scope="col">Failed</th><th scope="col">Oldest ready</th><th scope="col">Done, last hour</th><th scope="col">Success</th></tr></thead>
+          <thead><tr><th scope="col">Queue</th><th scope="col">State</th><th scope="col">Limits</th><th scope="col">Ready</th><th scope="col">Scheduled</th><th scope="col">Waiting</th><th scope="col">Running</th><th scope="col">Failed</th><th scope="col">Oldest ready</th><th scope="col">Done, last hour</th><th scope="col">Success</th></tr></thead>
           <tbody>
             {queues.map((q) => (
               <tr key={q.queue} data-queue={q.queue}>
@@ -78,6 +78,7 @@ export function Queues({ live }) {
                 <td data-limits>{limits(q)}</td>
                 <td data-count="pending">{q.pending}</td>
                 <td data-count="scheduled">{q.scheduled}</td>
+                <td data-count="waiting">{q.waiting > 0 ? <a href={`#/jobs?status=waiting&queue=${encodeURIComponent(q.queue)}`}>{q.waiting}</a> : 0}</td>
                 <td data-count="processing">{q.processing}</td>
                 <td data-count="failed">{q.failed > 0 ? <a href={`#/jobs?status=failed&queue=${encodeURIComponent(q.queue)}`}>{q.failed}</a> : 0}</td>
                 <td>{age(q.oldestPendingAgeSeconds)}</td>
@@ -85,7 +86,7 @@ export function Queues({ live }) {
                 <td>{percent(q.successRate)}</td>
               </tr>
             ))}
-            {queues.length === 0 && <tr><td colSpan={10}>No live jobs and nothing finished in the last hour.</td></tr>}
+            {queues.length === 0 && <tr><td colSpan={11}>No live jobs and nothing finished in the last hour.</td></tr>}
           </tbody>
         </table>
       </div>

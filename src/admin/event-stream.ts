@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { QueueClient } from '../queue/client.js';
-import type { JobEvent, QueueOverview } from '../queue/lookups.js';
+import type { EventCursor, JobEvent, QueueOverview } from '../queue/lookups.js';
 
 export type StreamMessage = { type: 'job'; event: JobEvent } | { type: 'stats'; queues: QueueOverview[] };
 
@@ -13,15 +13,16 @@ export interface EventStreamOptions {
 }
 
 /**
- * Follows job_events for every open /api/v1/stream connection at once: one look for new events
- * per interval (through the id's BRIN index, so the cost does not grow with history), and the
+ * Follows job_events for every open /api/v1/stream connection at once: one look per interval
+ * (follow_job_events, through the id's BRIN index, so the cost does not grow with history; an
+ * event whose transaction commits after later ones is delivered too, when it commits), and the
  * queue overview every few looks. It runs only while someone listens.
  */
 export class EventStream {
   readonly #options: EventStreamOptions;
   readonly #subscribers = new Set<(message: StreamMessage) => void>();
   #timer: NodeJS.Timeout | undefined;
-  #lastId: number | undefined;
+  #cursor: EventCursor | undefined;
   #looks = 0;
   #busy = false;
 
@@ -48,7 +49,7 @@ export class EventStream {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#lastId = undefined;
+    this.#cursor = undefined;
     this.#looks = 0;
   }
 
@@ -57,17 +58,12 @@ export class EventStream {
     if (this.#busy || !client) return;
     this.#busy = true;
     try {
-      if (this.#lastId === undefined) {
-        // Start from now: the newest event's id (the page has already read what came before).
-        const [newest] = await client.events({ limit: 1 });
-        this.#lastId = newest?.id ?? 0;
-      } else {
-        for (let more = true; more; ) {
-          const events = await client.events({ afterId: this.#lastId, limit: 500 });
-          for (const event of events) this.#send({ type: 'job', event });
-          if (events.length > 0) this.#lastId = events[events.length - 1]!.id;
-          more = events.length === 500;
-        }
+      // The first look starts from now (the page has already read what came before).
+      for (let more = true; more; ) {
+        const follow = await client.followEvents(this.#cursor ?? null);
+        for (const event of follow.events) this.#send({ type: 'job', event });
+        this.#cursor = follow.cursor;
+        more = follow.more;
       }
       if (this.#looks++ % (this.#options.statsEvery ?? 5) === 0) this.#send({ type: 'stats', queues: await client.overview() });
     } catch (error) {

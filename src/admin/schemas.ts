@@ -1,6 +1,6 @@
 /** JSON schemas of the admin API: request validation, response shapes and the OpenAPI document. */
 
-const STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
+const STATUSES = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'waiting'];
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength });
 
 export const jobId = {
@@ -96,7 +96,7 @@ export const event = {
 export const queueOverview = {
   type: 'object',
   properties: {
-    queue: { type: 'string' }, pending: { type: 'integer' }, scheduled: { type: 'integer' }, processing: { type: 'integer' },
+    queue: { type: 'string' }, pending: { type: 'integer' }, scheduled: { type: 'integer' }, waiting: { type: 'integer' }, processing: { type: 'integer' },
     failed: { type: 'integer' }, oldestPendingAgeSeconds: nullable('number'), completedLastHour: { type: 'integer' },
     failedLastHour: { type: 'integer' }, successRate: nullable('number'),
     completionsPerMinute: { type: 'array', items: { type: 'integer' }, description: '60 minutes, oldest first' },

@@ -31,11 +31,12 @@ async function statsText(queue: QueueClient): Promise<string> {
 }
 
 export function formatStatsTable(stats: QueueStats[]): string {
-  const header = ['queue', 'pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled', 'oldest', 'success'];
+  const header = ['queue', 'pending', 'scheduled', 'waiting', 'processing', 'completed', 'failed', 'cancelled', 'oldest', 'success'];
   const row = (name: string, s: ReturnType<typeof summarize> | QueueStats) => [
     name,
     String(s.pending),
     String(s.scheduled),
+    String(s.waiting),
     String(s.processing),
     String(s.completed),
     String(s.failed),

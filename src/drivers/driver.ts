@@ -77,6 +77,12 @@ export interface Driver {
 
   /** Registers a wake-up listener; returns its removal. */
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void;
+  /**
+   * Follows one job until it completes, fails or is cancelled: onChange runs when it may have (a
+   * notification: NOTIFY or Realtime), and whenever the watch (re)starts, since what was sent
+   * before is not replayed. A hint, like wake-ups: the caller looks at the job itself.
+   */
+  watchJob(id: string, onChange: () => void): JobWatch;
   /** How wake-ups currently arrive, for /ready and logs. */
   readonly wakeUps: WakeUpState;
 }
@@ -128,6 +134,13 @@ export interface WakeUpHint {
   nextRunAt: Date | null;
 }
 
+/** A watch on one job (Driver.watchJob). */
+export interface JobWatch {
+  /** Whether the job's end will be notified now: the watch is in place and notifications arrive. */
+  readonly live: boolean;
+  stop(): void;
+}
+
 export interface WakeUpState {
   /** live: hints arrive; connecting: (re)connecting, polling meanwhile; poll-only: hints unavailable. */
   mode: 'live' | 'connecting' | 'poll-only';
@@ -143,6 +156,7 @@ export const OPERATOR_FUNCTIONS = {
   get_group_stats: 'rows',
   get_queue_overview: 'rows',
   list_job_events: 'rows',
+  follow_job_events: 'value',
 } as const;
 
 export type OperatorFunction = keyof typeof OPERATOR_FUNCTIONS;

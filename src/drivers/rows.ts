@@ -99,6 +99,7 @@ export function statsFromRow(row: Row): QueueStats {
     queue: row.queue as string,
     pending: n(row.pending),
     scheduled: n(row.scheduled),
+    waiting: n(row.waiting),
     processing: n(row.processing),
     completed: n(row.completed),
     failed: n(row.failed),

@@ -7,7 +7,7 @@ import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../job.js';
 import { jobFromRow } from '../drivers/rows.js';
 import {
   detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow, withControls,
-  type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
+  type EventCursor, type EventFollow, type GroupStats, type JobDetail, type JobEvent, type JobFilter, type JobPage, type PageRequest, type QueueOverview,
 } from './lookups.js';
 import { purgeInBatches } from './purge-batches.js';
 import { retryTransient } from './transient-retry.js';
@@ -98,7 +98,7 @@ export class QueueClient {
   waitForJob(id: string, options: WaitOptions = {}): Promise<Job> {
     if (!UUID.test(id)) return Promise.reject(invalid(`"${id}" is not a job id`));
     const look = async (jobId: string) => (await this.getJob(jobId))?.job ?? null;
-    return waitForJob(id, look, (nudge) => this.#driver.onWakeUp(nudge), options);
+    return waitForJob(id, look, (nudge) => this.#driver.watchJob(id, nudge), options);
   }
 
   stats(): Promise<QueueStats[]> {
@@ -126,6 +126,16 @@ export class QueueClient {
       max_rows: options.limit ?? 50,
     });
     return rows.map(eventFromRow);
+  }
+
+  /**
+   * Follows history without missing an event that commits late (follow_job_events): pass null to
+   * start from now, then the cursor each answer gives; `more` says to ask again at once.
+   */
+  async followEvents(cursor: EventCursor | null, limit = 500): Promise<EventFollow> {
+    const value = await this.#operate<{ events: Record<string, unknown>[]; cursor: EventCursor; more: boolean }>(
+      'follow_job_events', { cursor, max_rows: limit });
+    return { events: value.events.map(eventFromRow), cursor: value.cursor, more: value.more };
   }
 
   retry(id: string): Promise<boolean> {

@@ -46,6 +46,17 @@ export interface JobEvent {
   createdAt: Date;
 }
 
+/** Where a follower of history stands (follow_job_events); opaque: pass back what was returned. */
+export type EventCursor = { after: number; gaps: unknown[] };
+
+export interface EventFollow {
+  /** Events committed since the cursor: late ones (below ids already delivered) first. */
+  events: JobEvent[];
+  cursor: EventCursor;
+  /** More are there already: ask again at once. */
+  more: boolean;
+}
+
 export interface JobDetail {
   job: Job;
   /** Oldest first. */
@@ -69,10 +80,13 @@ export interface QueueOverview {
   queue: string;
   pending: number;
   scheduled: number;
+  /** Waiting for their dependencies (enqueueFlow, enqueueParent). */
+  waiting: number;
   processing: number;
   failed: number;
   oldestPendingAgeSeconds: number | null;
   completedLastHour: number;
+  /** Dead letters (jobs that became failed) in the last hour. */
   failedLastHour: number;
   /** completed / (completed + failed) over the last hour; null when neither happened. */
   successRate: number | null;
@@ -147,6 +161,7 @@ export function overviewFromRow(row: Row): QueueOverview {
     queue: row.queue as string,
     pending: num(row.pending),
     scheduled: num(row.scheduled),
+    waiting: num(row.waiting),
     processing: num(row.processing),
     failed: num(row.failed),
     oldestPendingAgeSeconds: maybeNum(row.oldest_pending_age_seconds),
@@ -168,7 +183,7 @@ export function withControls(overview: QueueOverview[], controls: QueueControl[]
   const byQueue = new Map(overview.map((q) => [q.queue, q]));
   for (const c of controls) {
     const row = byQueue.get(c.queue) ?? {
-      queue: c.queue, pending: 0, scheduled: 0, processing: c.processing, failed: 0, oldestPendingAgeSeconds: null,
+      queue: c.queue, pending: 0, scheduled: 0, waiting: 0, processing: c.processing, failed: 0, oldestPendingAgeSeconds: null,
       completedLastHour: 0, failedLastHour: 0, successRate: null, completionsPerMinute: Array<number>(60).fill(0),
       paused: false, maxRunning: null, maxPerSecond: null,
     };

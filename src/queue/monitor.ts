@@ -4,7 +4,7 @@ import type { WorkerMetrics } from '../metrics.js';
 import type { QueueStats } from '../job.js';
 import { QueueControls } from './queue-controls.js';
 
-const STATUSES = ['pending', 'scheduled', 'processing', 'completed', 'failed', 'cancelled'] as const;
+const STATUSES = ['pending', 'scheduled', 'waiting', 'processing', 'completed', 'failed', 'cancelled'] as const;
 
 /**
  * Reads get_queue_stats() every interval: one log line with the totals and per-queue figures,
@@ -98,6 +98,7 @@ export function summarize(stats: QueueStats[]) {
   return {
     pending: sum('pending'),
     scheduled: sum('scheduled'),
+    waiting: sum('waiting'),
     processing: sum('processing'),
     completed,
     failed,

@@ -1,12 +1,12 @@
 import pg from 'pg';
 import type { Logger } from '../../logger.js';
-import { createLogger, redactUrl } from '../../logger.js';
+import { createLogger } from '../../logger.js';
 import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../../job.js';
 import { CLAIMED_COLUMNS, claimedJobFromRow, enqueueElement, statsFromRow } from '../rows.js';
-import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
-import { callFunction, inTransaction } from './function-call.js';
-import { WakeUpListeners } from '../wake-up-listeners.js';
-import { ListenWakeUps, POOL_APPLICATION_NAME } from './listen-wake-ups.js';
+import { OPERATOR_FUNCTIONS, retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type JobWatch, type OperatorFunction, type TransactionClient, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { callFunction, inTransaction, pgValue } from './function-call.js';
+import { POOL_APPLICATION_NAME } from './listen-wake-ups.js';
+import { PostgresNotifications } from './notifications.js';
 import { usesTransactionPooler, withoutPoolerFlag } from './pooler.js';
 import { PooledStatements } from './statements.js';
 import { POOL_TYPES } from './timestamps.js';
@@ -29,16 +29,14 @@ export interface PostgresDriverOptions {
 
 /**
  * The postgres transport: a pg Pool for the queue functions (named prepared statements, unless
- * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups.
+ * behind a transaction pooler) and a dedicated LISTEN connection for wake-ups and job watches.
  */
 export class PostgresDriver implements Driver {
   readonly transport = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
-  readonly #listeners = new WakeUpListeners();
-  readonly #listener: ListenWakeUps | undefined;
+  readonly #notifications: PostgresNotifications;
   readonly #statements: PooledStatements;
-  #wakeUps: WakeUpState;
 
   constructor(options: PostgresDriverOptions) {
     this.#logger = options.logger ?? createLogger({ level: 'silent', pretty: false });
@@ -55,42 +53,37 @@ export class PostgresDriver implements Driver {
     // An idle client whose backend died: the pool drops it; the next query opens a fresh one.
     this.#pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle database connection lost'));
     this.#statements = new PooledStatements(this.#pool, this.#logger, !pooled);
-    const listen = options.listen ?? !pooled;
-    if (pooled && options.listen !== false) {
-      this.#logger.warn(
-        { database: redactUrl(options.connectionString) },
-        'transaction pooler: LISTEN cannot work here, polling only (use the session pooler or a direct connection for instant pick-up)',
-      );
-    }
-    this.#wakeUps = listen ? { mode: 'connecting' } : { mode: 'poll-only', reason: 'LISTEN unavailable (transaction pooler), polling' };
-    this.#listener = listen
-      ? new ListenWakeUps({
-          connectionString,
-          logger: this.#logger,
-          onHint: (hint) => this.#listeners.emit(hint),
-          onState: (state) => (this.#wakeUps = state),
-          notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
-          checkIntervalMs: options.listenCheckIntervalMs,
-        })
-      : undefined;
+    this.#notifications = new PostgresNotifications({
+      connectionString,
+      logger: this.#logger,
+      listen: options.listen,
+      pooled,
+      checkIntervalMs: options.listenCheckIntervalMs,
+      notify: async (channel, payload) => void (await this.#pool.query('select pg_notify($1, $2)', [channel, payload])),
+      query: (name, text, values) => this.#query(name, text, values),
+    });
   }
 
   get wakeUps(): WakeUpState {
-    return this.#wakeUps;
+    return this.#notifications.wakeUps;
   }
 
   async start(): Promise<void> {
     await this.ping();
-    this.#listener?.start();
+    this.#notifications.start();
   }
 
   async stop(): Promise<void> {
-    await this.#listener?.stop();
+    await this.#notifications.stop();
     if (!this.#pool.ended) await this.#pool.end();
   }
 
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void {
-    return this.#listeners.add(listener);
+    return this.#notifications.onWakeUp(listener);
+  }
+
+  watchJob(id: string, onChange: () => void): JobWatch {
+    return this.#notifications.watchJob(id, onChange);
   }
 
   async ping(): Promise<void> {
@@ -233,9 +226,4 @@ export class PostgresDriver implements Driver {
   #query<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, values: unknown[], prepare = true): Promise<R[]> {
     return this.#statements.query<R>(name, text, values, prepare);
   }
-}
-
-/** pg sends a JS array as a PostgreSQL array: an array of objects is meant as one JSON value. */
-function pgValue(value: unknown): unknown {
-  return Array.isArray(value) && value.some((v) => v !== null && typeof v === 'object' && !(v instanceof Date)) ? JSON.stringify(value) : value;
 }

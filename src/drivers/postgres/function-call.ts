@@ -46,3 +46,8 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) =>
     client.release();
   }
 }
+
+/** pg sends a JS array as a PostgreSQL array: an array of objects is meant as one JSON value. */
+export function pgValue(value: unknown): unknown {
+  return Array.isArray(value) && value.some((v) => v !== null && typeof v === 'object' && !(v instanceof Date)) ? JSON.stringify(value) : value;
+}

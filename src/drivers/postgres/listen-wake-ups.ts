@@ -7,6 +7,8 @@ import { reconnectBackoffMs } from '../../reconnect-backoff.js';
 import { hintFromReadySummary } from '../ready-summary.js';
 
 export const NOTIFY_CHANNEL = 'supajobs_jobs';
+/** job_after_finish's channel: the ids of waited-for jobs that completed, failed or were cancelled. */
+export const FINISHED_CHANNEL = 'supajobs_finished';
 /** application_name of the LISTEN connection and of the pool's, as pg_stat_activity shows them. */
 export const LISTENER_APPLICATION_NAME = 'supajobs-listener';
 export const POOL_APPLICATION_NAME = 'supajobs';
@@ -16,6 +18,8 @@ export interface ListenerOptions {
   logger: Logger;
   onHint: (hint: WakeUpHint) => void;
   onState: (state: WakeUpState) => void;
+  /** Waited-for jobs that finished; null after every (re)connect (notifications sent meanwhile are lost). */
+  onFinished?: (ids: string[] | null) => void;
   /**
    * Sends a NOTIFY from another connection. With it, wake-ups are reported live only once a
    * notification really arrived: behind a transaction pooler LISTEN succeeds but never receives.
@@ -34,7 +38,7 @@ export interface ListenerOptions {
  * checks itself with a periodic round trip so that a dead socket is replaced, not waited on.
  */
 export class ListenWakeUps {
-  readonly #options: Required<Omit<ListenerOptions, 'notify'>> & Pick<ListenerOptions, 'notify'>;
+  readonly #options: Required<Omit<ListenerOptions, 'notify' | 'onFinished'>> & Pick<ListenerOptions, 'notify' | 'onFinished'>;
   /** A channel of this listener's own for its NOTIFY round trip. */
   readonly #probeChannel = `supajobs_probe_${randomBytes(8).toString('hex')}`;
   #unproven = false;
@@ -106,6 +110,7 @@ export class ListenWakeUps {
     }).finally(() => closed.abort());
     client.on('notification', (message) => {
       if (message.channel === NOTIFY_CHANNEL) this.#options.onHint(parseHint(message.payload));
+      else if (message.channel === FINISHED_CHANNEL) this.#options.onFinished?.(message.payload ? message.payload.split(',') : []);
     });
     try {
       // Raced with stop(): a connect() whose client was ended may never settle.
@@ -117,7 +122,7 @@ export class ListenWakeUps {
       const connecting = client.connect();
       connecting.catch(() => undefined); // settled (or not) after a stop: nobody waits for it then
       await Promise.race([connecting, stopped]);
-      const listening = client.query(`listen ${NOTIFY_CHANNEL}`);
+      const listening = client.query(`listen ${NOTIFY_CHANNEL}; listen ${FINISHED_CHANNEL}`);
       listening.catch(() => undefined);
       const unanswered = sleep(this.#options.checkTimeoutMs, undefined, { ref: false }).then(() => {
         throw new Error('LISTEN unanswered');
@@ -138,6 +143,7 @@ export class ListenWakeUps {
     if (afterLoss || this.#unproven) this.#options.logger.info('LISTEN connection back; wake-ups are live again');
     this.#unproven = false;
     this.#options.onHint({ queues: null, count: 0, nextRunAt: null });
+    this.#options.onFinished?.(null);
     await Promise.all([ended, this.#checkAlive(client, closed.signal)]);
     await client.end().catch(() => undefined);
     return { connected: true, error: await ended };

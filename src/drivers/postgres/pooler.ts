@@ -23,3 +23,12 @@ export function withoutPoolerFlag(connectionString: string): string {
     return connectionString;
   }
 }
+
+/**
+ * 42P05 (a name already prepared on this backend) or 26000 (a name this backend never prepared):
+ * the server behind this connection changes between statements, as behind a transaction pooler.
+ */
+export function sharedBackend(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '42P05' || code === '26000';
+}

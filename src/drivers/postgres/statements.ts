@@ -1,15 +1,7 @@
 import type pg from 'pg';
 import { asDatabaseError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-
-/**
- * 42P05 (a name already prepared on this backend) or 26000 (a name this backend never prepared):
- * the server behind this connection changes between statements, as behind a transaction pooler.
- */
-function sharedBackend(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === '42P05' || code === '26000';
-}
+import { sharedBackend } from './pooler.js';
 
 /**
  * Runs the driver's statements on its pool: as named prepared statements (parsed once per

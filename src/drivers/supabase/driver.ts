@@ -2,11 +2,12 @@ import type { SupabaseClient } from '@supabase/supabase-js';
 import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../../job.js';
 import type { Logger } from '../../logger.js';
 import { enqueueElement, jobFromRow, statsFromRow } from '../rows.js';
-import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
+import { retryDelaySeconds, type ClaimRequest, type Completion, type Driver, type Failure, type JobWatch, type OperatorFunction, type WakeUpHint, type WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { turnOnBroadcasts } from './broadcast-switch.js';
 import { createWorkerClient } from './client.js';
 import { resolveOptions, type ResolvedOptions, type SupabaseDriverOptions } from './options.js';
+import { watchJobByRealtime } from './job-watch.js';
 import { RealtimeWakeUps } from './realtime-wake-ups.js';
 import { RpcCaller } from './rpc.js';
 import { WAKE_UP_CHANNELS } from './wake-up-channels.js';
@@ -34,6 +35,7 @@ export class SupabaseDriver implements Driver {
   #started = false;
   #realtimeStarted = false;
   #stopped: Promise<void> | undefined;
+  #watched = false;
 
   constructor(options: SupabaseDriverOptions) {
     this.#options = resolveOptions(options);
@@ -76,12 +78,20 @@ export class SupabaseDriver implements Driver {
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       if (this.#realtimeStarted) await this.#realtime?.stop();
+      // Job watches' channels (a client without wake-ups): the socket goes with the last one.
+      if (!this.#realtime && this.#watched) await this.#client.removeAllChannels().catch(() => undefined);
     })();
     return this.#stopped;
   }
 
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void {
     return this.#listeners.add(listener);
+  }
+
+  /** Realtime on the job's row, whether or not wake-ups use Realtime (a client's driver has none). */
+  watchJob(id: string, onChange: () => void): JobWatch {
+    this.#watched = true;
+    return watchJobByRealtime(this.#client, this.#options.logger, id, onChange);
   }
 
   async callRows(fn: string, args: Record<string, unknown>): Promise<Record<string, unknown>[]> {

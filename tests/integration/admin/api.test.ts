@@ -261,6 +261,43 @@ test('the stream delivers a job change', async () => {
   assert.ok(id && text.includes(`"jobId":"${id}"`), text.slice(-500));
 });
 
+test('the stream delivers an event whose transaction commits after later ones', async () => {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 20_000);
+  const response = await fetch(`${base}/api/v1/stream`, { headers: auth, signal: controller.signal });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  const until = async (seen: (text: string) => boolean) => {
+    while (!seen(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended: ${text.slice(-300)}`);
+      text += value;
+    }
+  };
+  // A queue no worker claims, so that each job has exactly its 'enqueued' event.
+  const queue = `late-${randomUUID()}`;
+  const held = await db.pool.connect();
+  try {
+    await until((t) => t.includes('event: stats'));
+    await held.query('begin');
+    const { rows: [late] } = await held.query("select enqueue_job(task => 'ok', queue => $1) as id", [queue]);
+    const early = (await call('POST', '/api/v1/jobs', { task: 'ok', queue })).body.id;
+    await until((t) => t.includes(`"jobId":"${early}"`));
+    await held.query('commit');
+    await until((t) => t.includes(`"jobId":"${late.id}"`));
+    const ids = [...text.matchAll(/^id: (\d+)\nevent: job\ndata: (.*)$/gm)]
+      .map(([, id, data]) => ({ id: Number(id), jobId: JSON.parse(data!).jobId as string }))
+      .filter((e) => e.jobId === early || e.jobId === late.id);
+    // Delivered after the later one, although its event id is the lower.
+    assert.deepEqual(ids.map((e) => e.jobId), [early, late.id]);
+    assert.ok(ids[1]!.id < ids[0]!.id);
+  } finally {
+    held.release();
+    clearTimeout(timer);
+    controller.abort();
+  }
+});
+
 test('no log line holds the token', () => {
   assert.ok(logs.text().length > 0);
   assert.ok(!logs.text().includes(TOKEN));

@@ -259,7 +259,7 @@ export function driverConformance(name: string, setup: (db: TestDatabase) => Pro
       assert.equal(await driver.cancel(b as string), false);
       const stats = (await driver.stats()).find((s) => s.queue === queue);
       assert.deepEqual(stats, {
-        queue, pending: 0, scheduled: 0, processing: 0, completed: 1, failed: 1, cancelled: 1,
+        queue, pending: 0, scheduled: 0, waiting: 0, processing: 0, completed: 1, failed: 1, cancelled: 1,
         oldestPendingAgeSeconds: null, successRate: 0.5,
       });
       assert.equal(await driver.retry(b as string), true);

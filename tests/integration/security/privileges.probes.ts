@@ -41,6 +41,8 @@ const EXPECTED_GRANTS: Record<string, Record<string, string[]>> = {
   job_hooks: { service_role: CRUD },
   job_dead_letter_alerts: { service_role: CRUD },
   job_dependencies: { service_role: ['INSERT', 'SELECT'] },
+  job_waiters: { service_role: ['DELETE', 'INSERT', 'SELECT'] },
+  queue_minute_counts: { service_role: ['SELECT'] },
 };
 
 /** Functions end users may execute; every other function in public is service_role's only. */
@@ -92,10 +94,10 @@ export const privilegeProbes: Probe[] = [
     },
   },
   {
-    name: 'a SECURITY DEFINER function in public beyond the eleven that need it',
+    name: 'a SECURITY DEFINER function in public beyond the thirteen that need it',
     refusal:
-      'none: only cancel_my_job, get_queue_depth, job_after_insert, job_after_update, job_before_user_insert, job_broadcast_ready, ' +
-      'job_check_user_live_jobs, list_job_events, purge_jobs, save_job_step, set_broadcast_wake_ups',
+      'none: only cancel_my_job, follow_job_events, get_queue_depth, job_after_finish, job_after_insert, job_after_update, job_before_user_insert, ' +
+      'job_broadcast_ready, job_check_user_live_jobs, list_job_events, purge_jobs, save_job_step, set_broadcast_wake_ups',
     async run(ctx) {
       const { rows } = await ctx.pool.query<{ fn: string }>(
         "select p.proname as fn from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef order by 1",
@@ -103,8 +105,8 @@ export const privilegeProbes: Probe[] = [
       assert.deepEqual(
         rows.map((r) => r.fn),
         [
-          'cancel_my_job', 'get_queue_depth', 'job_after_insert', 'job_after_update', 'job_before_user_insert', 'job_broadcast_ready',
-          'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step', 'set_broadcast_wake_ups',
+          'cancel_my_job', 'follow_job_events', 'get_queue_depth', 'job_after_finish', 'job_after_insert', 'job_after_update', 'job_before_user_insert',
+          'job_broadcast_ready', 'job_check_user_live_jobs', 'list_job_events', 'purge_jobs', 'save_job_step', 'set_broadcast_wake_ups',
         ],
       );
     },

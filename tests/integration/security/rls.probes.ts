@@ -43,6 +43,9 @@ const WORKER_CALLS: Record<string, string> = {
   resume_queue: "select * from public.resume_queue(queue => 'security-probe')",
   set_queue_limits: "select * from public.set_queue_limits(queue => 'security-probe')",
   get_queue_controls: 'select * from public.get_queue_controls()',
+  watch_job: 'select public.watch_job(id => gen_random_uuid())',
+  unwatch_job: 'select public.unwatch_job(id => gen_random_uuid(), waiter => 0)',
+  follow_job_events: 'select public.follow_job_events()',
 };
 
 /** Every worker function, called in SQL as anon and authenticated (refused), and as service_role (the control). */

@@ -61,7 +61,7 @@ test('keyset pages list every job once, newest first, while jobs are inserted be
   assert.equal(new Set(seen).size, seen.length);
 });
 
-test('filters: status, task, group, created range; a bad status or cursor is 22023', async () => {
+test('filters: status (waiting too), task, group, created range; a bad status or cursor is 22023', async () => {
   const queue = uniqueQueue();
   const group = `g-${randomUUID()}`;
   await enqueue(pool, [{ task: 'a', queue, group_key: group } as never, { task: 'b', queue }]);
@@ -70,8 +70,11 @@ test('filters: status, task, group, created range; a bad status or cursor is 220
   assert.deepEqual(await task('queue => $1, task => $2', [queue, 'b']), ['b']);
   assert.deepEqual(await task('group_key => $1', [group]), ['a']);
   assert.deepEqual(await task('queue => $1, status => $2', [queue, 'failed']), []);
+  const [first] = (await pool.query(`select job->>'id' as id from list_jobs(queue => $1, task => 'a')`, [queue])).rows;
+  await pool.query('select enqueue_flow($1)', [JSON.stringify([{ task: 'c', queue, depends_on: [first.id] }])]);
+  assert.deepEqual(await task('queue => $1, status => $2', [queue, 'waiting']), ['c']);
   assert.deepEqual(await task('queue => $1, created_after => $2', [queue, new Date(Date.now() + 60_000)]), []);
-  assert.equal((await task('queue => $1, created_before => $2', [queue, new Date(Date.now() + 60_000)])).length, 2);
+  assert.equal((await task('queue => $1, created_before => $2', [queue, new Date(Date.now() + 60_000)])).length, 3);
   await assertSqlState(pool.query("select * from list_jobs(status => 'lost')"), '22023');
   await assertSqlState(pool.query("select * from list_jobs(after_cursor => 'nonsense')"), '22023');
   await assertSqlState(pool.query('select * from list_jobs(page_size => 0)'), '22023');
@@ -112,10 +115,11 @@ test('get_job returns the row and its history; list_job_events follows new event
   assert.equal(none.detail, null);
 });
 
-test('get_queue_overview: live counts, dead letters and the last hour per minute', async () => {
+test('get_queue_overview: live counts (waiting too), dead letters and the last hour per minute', async () => {
   const queue = uniqueQueue();
   const ids = await enqueue(pool, [1, 2, 3, 4].map(() => ({ task: 't', queue })));
-  await enqueue(pool, [{ task: 't', queue, run_at: new Date(Date.now() + 3_600_000).toISOString() }]);
+  const [scheduled] = await enqueue(pool, [{ task: 't', queue, run_at: new Date(Date.now() + 3_600_000).toISOString() }]);
+  await pool.query('select enqueue_flow($1)', [JSON.stringify([{ task: 't', queue, depends_on: [scheduled] }])]);
   const worker = uniqueWorker();
   const done = await claimOne(pool, worker, queue);
   await pool.query('select complete_job($1, $2)', [done.id, worker]);
@@ -125,8 +129,8 @@ test('get_queue_overview: live counts, dead letters and the last hour per minute
   const { rows: [row] } = await pool.query('select * from get_queue_overview() where queue = $1', [queue]);
   assert.equal(ids.length, 4);
   assert.deepEqual(
-    [row.pending, row.scheduled, row.processing, row.failed, row.completed_last_hour, row.failed_last_hour].map(Number),
-    [1, 1, 1, 1, 1, 1],
+    [row.pending, row.scheduled, row.waiting, row.processing, row.failed, row.completed_last_hour, row.failed_last_hour].map(Number),
+    [1, 1, 1, 1, 1, 1, 1],
   );
   assert.equal(row.success_rate, 0.5);
   assert.equal(row.completions_per_minute.length, 60);

@@ -9,6 +9,7 @@ interface StatsRow {
   queue: string;
   pending: string;
   scheduled: string;
+  waiting: string;
   processing: string;
   completed: string;
   failed: string;
@@ -17,7 +18,7 @@ interface StatsRow {
   success_rate: number | null;
 }
 
-test('get_queue_stats counts each queue by state, with the oldest ready age and the success rate', async () => {
+test('get_queue_stats counts each queue by state (waiting for dependencies too), with the oldest ready age and the success rate', async () => {
   const [a, b, c] = [uniqueQueue('a'), uniqueQueue('b'), uniqueQueue('c')];
   const worker = uniqueWorker();
   const future = new Date(Date.now() + 3_600_000).toISOString();
@@ -27,11 +28,12 @@ test('get_queue_stats counts each queue by state, with the oldest ready age and 
     { task: 't', queue: a, priority: -1 },
     { task: 't', queue: a, run_at: future },
     ...Array.from({ length: 8 }, () => ({ task: 't', queue: a })),
-    // b: one ready job only.
+    // b: one ready job, and below one waiting for it.
     { task: 't', queue: b, run_at: '2010-06-01T00:00:00Z' },
     // c: only a scheduled job.
     { task: 't', queue: c, run_at: future },
   ]);
+  await pool.query('select public.enqueue_flow(jobs => $1)', [JSON.stringify([{ task: 'w', queue: b, depends_on: [ids[11]] }])]);
   const claimed = await claim(pool, worker, { queues: [a], batchSize: 8 });
   assert.equal(claimed.length, 8);
   // The first of the eight stays processing.
@@ -56,6 +58,7 @@ test('get_queue_stats counts each queue by state, with the oldest ready age and 
     queue: a,
     pending: '2',
     scheduled: '1',
+    waiting: '0',
     processing: '1',
     completed: '3',
     failed: '1',
@@ -67,6 +70,7 @@ test('get_queue_stats counts each queue by state, with the oldest ready age and 
     queue: b,
     pending: '1',
     scheduled: '0',
+    waiting: '1',
     processing: '0',
     completed: '0',
     failed: '0',
@@ -78,6 +82,7 @@ test('get_queue_stats counts each queue by state, with the oldest ready age and 
     queue: c,
     pending: '0',
     scheduled: '1',
+    waiting: '0',
     processing: '0',
     completed: '0',
     failed: '0',

@@ -252,7 +252,7 @@ describe('supajobs CLI and worker process', () => {
       assert.match(String(line.database), /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
       const enqueued = await runCli(['enqueue', 'ok', '{"from":"terminal 2"}'], env);
       assert.equal(enqueued.code, 0, enqueued.stderr);
-      await waitUntil(async () => /^default\s+0\s+0\s+0\s+1\s/m.test((await runCli(['stats'], env)).stdout));
+      await waitUntil(async () => /^default\s+0\s+0\s+0\s+0\s+1\s/m.test((await runCli(['stats'], env)).stdout));
       assert.equal(await worker.stop(), 0);
     } finally {
       await rm(dir, { recursive: true, force: true });
