@@ -140,7 +140,7 @@ await sleep(baselineSeconds * 1000);
 
 phase = 'purge';
 const loadAtPurge = loadAvg1m();
-log(oneStatement ? 'purging in one statement' : `purging in batches of ${batchSize}, ${pauseMs} ms apart`);
+log(oneStatement ? 'purging in one statement' : `purging in batches of ${batchSize}, at least ${pauseMs} ms apart`);
 const purger = new MeasuredPurger(url);
 await purger.connect();
 const purgeStarted = hrMs();
@@ -179,7 +179,7 @@ const result = {
   jobs,
   purged,
   left,
-  mode: oneStatement ? 'one statement' : `batches of ${batchSize}, ${pauseMs} ms pause`,
+  mode: oneStatement ? 'one statement' : `batches of ${batchSize}, pause ≥ ${pauseMs} ms and ≥ the batch's time`,
   rate,
   postgres: server.version,
   loadAvg1m: { atStart: loadAtStart, atPurge: loadAtPurge, atEnd: loadAvg1m() },

@@ -138,7 +138,7 @@ export const SETTINGS = {
   retentionIntervalMs: setting('RETENTION_INTERVAL_MS', wholeNumber(1_000, 86_400_000), 60_000, 'milliseconds, 1000 to 86400000'),
   /** Jobs per purge transaction (retention, `supajobs purge`, QueueClient.purge). */
   retentionBatchSize: setting('RETENTION_BATCH_SIZE', wholeNumber(1, 100_000), 1_000, 'a whole number from 1 to 100000'),
-  /** Pause between two purge transactions, so that the queue's own work gets through. */
+  /** Least pause between two purge transactions (a batch that took longer is followed by as long a pause). */
   retentionBatchPauseMs: setting('RETENTION_BATCH_PAUSE_MS', wholeNumber(0, 60_000), 100, 'milliseconds, 0 to 60000'),
   /** Dead letters per queue (queue → count; '*' every other queue) that fire the alert; null: off. */
   deadLetterAlertThreshold: setting<'DEAD_LETTER_ALERT_THRESHOLD', Readonly<Record<string, number>> | null>(

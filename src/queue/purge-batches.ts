@@ -11,7 +11,11 @@ export interface PurgeBatchesOptions {
   statuses: FinishedStatus[];
   /** Jobs per purge_jobs call: each call is one short transaction. */
   batchSize: number;
-  /** Between two calls, so that the queue's own work gets through. */
+  /**
+   * Between two calls, so that the queue's own work gets through; at least as long as the last
+   * call took, so that a purge keeps the database busy at most half of the time and backs off by
+   * itself when the database is slow.
+   */
   pauseMs: number;
   /**
    * When another batched purge is running ('busy'): 'wait' tries again after the pause (an
@@ -34,20 +38,23 @@ export interface PurgeBatchesResult {
 /**
  * Deletes finished jobs in batches of purge_jobs(older_than, statuses, batch_size) until a call
  * finds fewer than a batch left: many short transactions instead of one long one, with a pause
- * between them. Each call is retried on transient errors like every one-off call.
+ * between them at least as long as the call took. Each call is retried on transient errors like
+ * every one-off call.
  */
 export async function purgeInBatches(driver: Pick<Driver, 'purge'>, options: PurgeBatchesOptions): Promise<PurgeBatchesResult> {
   const { olderThanSeconds, statuses, batchSize, pauseMs, signal } = options;
   let purged = 0;
   while (!signal?.aborted) {
+    const started = performance.now();
     const batch = await retryTransient(() => driver.purge(olderThanSeconds, statuses, batchSize));
+    const tookMs = performance.now() - started;
     if (batch === null && options.whenBusy === 'give-up') return { purged, gaveUp: true };
     if (batch !== null) {
       purged += batch;
       if (batch > 0) options.onBatch?.(batch);
       if (batch < batchSize) break;
     }
-    await sleep(batch === null ? Math.max(pauseMs, BUSY_RETRY_MS) : pauseMs, undefined, { signal }).catch(() => undefined);
+    await sleep(batch === null ? Math.max(pauseMs, BUSY_RETRY_MS) : Math.max(pauseMs, tookMs), undefined, { signal }).catch(() => undefined);
   }
   return { purged, gaveUp: false };
 }

@@ -19,9 +19,9 @@ drop function public.purge_jobs(interval, text[]);
 -- Delete finished jobs (by default completed and cancelled; name 'failed' to drop dead letters
 -- too) last changed before now() - older_than, with their history. Without batch_size: every one
 -- of them, in this statement. With batch_size: at most that many, the oldest of each status in
--- the order given, skipping rows another transaction holds; and only while no other batch runs anywhere
--- (a transaction-scoped advisory lock): when one does, returns null at once, so that batched
--- purgers take turns instead of adding up. Returns how many jobs it deleted.
+-- the order given; and only while no other batch runs anywhere (a transaction-scoped advisory
+-- lock): when one does, returns null at once, so that batched purgers take turns instead of
+-- adding up. Returns how many jobs it deleted.
 -- SECURITY DEFINER: its callers (service_role) may not delete job_events themselves; this is the
 -- one way history goes (see job_events_guard).
 create function public.purge_jobs(
@@ -38,8 +38,8 @@ as $$
 declare
   cutoff timestamptz := now() - older_than;
   purged integer := 0;
-  ids uuid[];
-  gone_now integer;
+  picked uuid[];
+  gone uuid[];
   each_status text;
 begin
   perform public.job_check_argument(older_than >= interval '0', 'older_than must not be negative');
@@ -54,7 +54,7 @@ begin
   foreach each_status in array statuses loop
     -- A null batch_size is no limit (LIMIT NULL), and never ends the loop early.
     exit when purged >= batch_size;
-    select coalesce(array_agg(picked.id), '{}') into ids
+    select coalesce(array_agg(oldest.id), '{}') into picked
     from (
       select j.id
       from public.jobs j
@@ -64,13 +64,19 @@ begin
         and j.updated_at < cutoff
       order by j.updated_at
       limit batch_size - purged
-      for update skip locked
-    ) picked;
+    ) oldest;
+    -- No row locks taken first (each would be one more WAL record per job): a job changed since it
+    -- was picked (retried, or purged by another transaction) is waited for and then checked again
+    -- here, and left alone when it no longer matches.
+    with deleted as (
+      delete from public.jobs j
+      where j.id = any (picked) and j.status = each_status and j.updated_at < cutoff
+      returning j.id
+    )
+    select coalesce(array_agg(deleted.id), '{}') into gone from deleted;
     -- By id list, not a join: a join may be planned as a scan of the whole history table.
-    delete from public.job_events e where e.job_id = any (ids);
-    delete from public.jobs j where j.id = any (ids);
-    get diagnostics gone_now = row_count;
-    purged := purged + gone_now;
+    delete from public.job_events e where e.job_id = any (gone);
+    purged := purged + cardinality(gone);
   end loop;
   delete from supajobs.history_purges p where p.xact = pg_current_xact_id();
   return purged;

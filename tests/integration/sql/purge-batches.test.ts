@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../support/database.js';
-import { assertSqlState, claimOne, enqueueOne, getEvents, inTransaction, uniqueQueue, uniqueWorker } from './queue-sql.js';
+import { waitUntil } from '../../support/worker.js';
+import { assertSqlState, claimOne, enqueueOne, getEvents, getJob, inTransaction, uniqueQueue, uniqueWorker } from './queue-sql.js';
 
 const { pool } = await createTestDatabase();
 
@@ -72,17 +73,25 @@ test('the one-statement form (no batch_size) still deletes everything old at onc
   assert.deepEqual(await present([...old, recent]), [recent]);
 });
 
-test('a batch skips a job another transaction holds, and a later batch takes it', async () => {
-  const held = await jobIn('completed', 40);
-  const free = await jobIn('completed', 39);
-  await inTransaction(pool, async (other) => {
-    await other.query('select 1 from public.jobs where id = $1 for update', [held]);
-    // Neither waits for the lock nor counts the held row.
-    assert.equal(await batch('30 days', ['completed'], 10), 1);
-    assert.deepEqual(await present([held, free]), [held]);
+test('a job retried while a batch waits for it is checked again and left alone; the rest go', async () => {
+  const retried = await jobIn('failed', 40);
+  const other = await jobIn('failed', 39);
+  let purging: Promise<number | null> | undefined;
+  await inTransaction(pool, async (holder) => {
+    assert.equal((await holder.query<{ ok: boolean }>('select public.retry_job($1) as ok', [retried])).rows[0]?.ok, true);
+    purging = batch('30 days', ['failed'], 10);
+    // The batch picked both (the retry is not committed) and now waits for the retried row.
+    await waitUntil(async () => {
+      const { rows } = await pool.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%purge_jobs%'",
+      );
+      return rows[0]?.n === 1;
+    });
   });
-  assert.equal(await batch('30 days', ['completed'], 10), 1);
-  assert.deepEqual(await present([held]), []);
+  assert.equal(await purging, 1);
+  assert.deepEqual(await present([retried, other]), [retried]);
+  assert.equal((await getJob(pool, retried)).status, 'pending');
+  assert.ok((await eventsOf([retried])) > 0, 'its history stays');
 });
 
 test('one batch runs at a time: another batched call is answered null at once while one is open', async () => {
