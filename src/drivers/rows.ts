@@ -91,20 +91,22 @@ export function enqueueElement(input: EnqueueInput): Record<string, unknown> {
   };
 }
 
-/** A get_queue_stats() row (pg returns bigint as strings). */
+/** The named count columns of a row, as numbers (pg returns bigint as strings). */
+export function countsFromRow<K extends string>(row: Row, names: readonly K[]): Record<K, number> {
+  return Object.fromEntries(names.map((name) => [name, Number(row[name])])) as Record<K, number>;
+}
+
+/** A number column that may be null. */
+export function maybeNumber(value: unknown): number | null {
+  return value == null ? null : Number(value);
+}
+
+/** A get_queue_stats() row. */
 export function statsFromRow(row: Row): QueueStats {
-  const n = (v: unknown) => Number(v);
-  const maybe = (v: unknown) => (v == null ? null : Number(v));
   return {
     queue: row.queue as string,
-    pending: n(row.pending),
-    scheduled: n(row.scheduled),
-    waiting: n(row.waiting),
-    processing: n(row.processing),
-    completed: n(row.completed),
-    failed: n(row.failed),
-    cancelled: n(row.cancelled),
-    oldestPendingAgeSeconds: maybe(row.oldest_pending_age_seconds),
-    successRate: maybe(row.success_rate),
+    ...countsFromRow(row, ['pending', 'scheduled', 'waiting', 'processing', 'completed', 'failed', 'cancelled']),
+    oldestPendingAgeSeconds: maybeNumber(row.oldest_pending_age_seconds),
+    successRate: maybeNumber(row.success_rate),
   };
 }

@@ -1,4 +1,4 @@
-import { jobFromRow } from '../drivers/rows.js';
+import { countsFromRow, jobFromRow, maybeNumber } from '../drivers/rows.js';
 import type { Job, JobStatus } from '../job.js';
 import type { QueueControl } from './queue-controls.js';
 
@@ -100,7 +100,6 @@ export interface QueueOverview {
 
 type Row = Record<string, unknown>;
 const num = (v: unknown): number => Number(v);
-const maybeNum = (v: unknown): number | null => (v == null ? null : Number(v));
 const maybeDate = (v: unknown): Date | null => (v == null ? null : v instanceof Date ? v : new Date(v as string));
 
 /** The SQL functions' filter arguments (snake_case, absent ones left out). */
@@ -145,12 +144,7 @@ export function detailFromValue(value: { job: Row; events: Row[] } | null): JobD
 export function groupStatsFromRow(row: Row): GroupStats {
   return {
     group: row.group_key as string,
-    total: num(row.total),
-    pending: num(row.pending),
-    processing: num(row.processing),
-    completed: num(row.completed),
-    failed: num(row.failed),
-    cancelled: num(row.cancelled),
+    ...countsFromRow(row, ['total', 'pending', 'processing', 'completed', 'failed', 'cancelled']),
     firstCreatedAt: maybeDate(row.first_created_at),
     lastCreatedAt: maybeDate(row.last_created_at),
   };
@@ -159,15 +153,11 @@ export function groupStatsFromRow(row: Row): GroupStats {
 export function overviewFromRow(row: Row): QueueOverview {
   return {
     queue: row.queue as string,
-    pending: num(row.pending),
-    scheduled: num(row.scheduled),
-    waiting: num(row.waiting),
-    processing: num(row.processing),
-    failed: num(row.failed),
-    oldestPendingAgeSeconds: maybeNum(row.oldest_pending_age_seconds),
+    ...countsFromRow(row, ['pending', 'scheduled', 'waiting', 'processing', 'failed']),
+    oldestPendingAgeSeconds: maybeNumber(row.oldest_pending_age_seconds),
     completedLastHour: num(row.completed_last_hour),
     failedLastHour: num(row.failed_last_hour),
-    successRate: maybeNum(row.success_rate),
+    successRate: maybeNumber(row.success_rate),
     completionsPerMinute: ((row.completions_per_minute as unknown[]) ?? []).map(num),
     paused: false,
     maxRunning: null,
