@@ -16,7 +16,8 @@ test('a job retried after its worker crashed: both attempts join the enqueuing t
   const id = await queue.enqueue({ task: 'crash-once' });
   await queue.close();
 
-  const first = await WorkerProcess.start({ ...workerEnv, WORKER_ID: 'first', ...otelEnv(receiver, 'worker-first') });
+  // spawn, not start: its handler may kill it before it logs 'worker started'.
+  const first = await WorkerProcess.spawn({ ...workerEnv, WORKER_ID: 'first', ...otelEnv(receiver, 'worker-first') });
   assert.equal(await first.exited, 128, 'the first worker was killed by its handler');
   const second = await WorkerProcess.start({ ...workerEnv, WORKER_ID: 'second', ...otelEnv(receiver, 'worker-second') });
   try {
