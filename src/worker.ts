@@ -43,6 +43,11 @@ export interface WorkerOptions {
   routes?: (app: FastifyInstance) => Promise<void>;
   /** Where the OTEL_* variables are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called once the processor has begun claiming, which is before start() resolves: the health
+   * server is loaded and listens after that (unless the database was unreachable at start).
+   */
+  onClaiming?: () => void;
 }
 
 export type { WorkerState } from './health/readiness.js';
@@ -111,28 +116,34 @@ export class Worker {
     // A stop before the driver is up ends the wait for the database and closes the health server.
     const starting = new AbortController();
     shutdown.add({ name: 'start-up', stop: async () => void (this.#driver ? undefined : (starting.abort(), await health?.stop())) });
-    // The health server and the database come up side by side: /health answers (and /ready says
-    // why not) while the database is unreachable at start, and neither waits for the other.
-    // A health server that cannot listen ends the start.
-    const healthUp = health?.start().then(
-      () => undefined,
-      (error: unknown) => (starting.abort(), error as Error),
-    );
+    // Loading fastify is the largest part of a start, so the health server comes up once the worker
+    // is claiming; but at once when the database is unreachable at start, so that /health answers
+    // (and /ready says why not) while the worker waits for it. A health server that cannot listen
+    // ends the start.
+    let healthUp: Promise<Error | undefined> | undefined;
+    const startHealth = () =>
+      (healthUp ??= health?.start().then(
+        () => undefined,
+        (error: unknown) => (starting.abort(), error as Error),
+      ) ?? Promise.resolve(undefined));
     let database: Database;
     try {
       database = await waitForDatabase({
         config,
         logger,
         signal: starting.signal,
-        onUnreachable: (unreachable) => (this.#unreachable = unreachable),
+        onUnreachable: (unreachable) => {
+          this.#unreachable = unreachable;
+          if (unreachable) void startHealth();
+        },
       });
     } catch (error) {
       throw (await healthUp) ?? error;
     }
-    const healthError = await healthUp;
-    if (healthError) {
+    const earlyHealthError = await healthUp;
+    if (earlyHealthError) {
       await database.close();
-      throw healthError;
+      throw earlyHealthError;
     }
     const driver = countingErrors(database.driver, this.metrics.databaseErrors);
     this.#driver = driver;
@@ -184,6 +195,13 @@ export class Worker {
       shutdown.add({ name: 'job retention', stop: () => retention.stop() });
     }
     await startScheduling({ config, driver, logger, metrics: this.metrics, processor, shutdown, declared: this.#options.schedules });
+    this.#options.onClaiming?.();
+    const healthError = await startHealth();
+    if (healthError) {
+      // What was claimed meanwhile is released by the drain.
+      await shutdown.shutdown();
+      throw healthError;
+    }
     // Stopped first: /ready turns 503 before anything else stops.
     shutdown.add({ name: 'state: draining', stop: async () => void (this.#state = 'draining') });
 

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/migrate.js';
 import { Worker } from '../../src/worker.js';
-import { SUPAJOBS_ENV } from './supajobs.js';
+import { SUPAJOBS_ENV, startUntilClaiming } from './supajobs.js';
 import type { BenchEnv, BenchSystem, RunningWorker, SystemRun, WorkerSettings } from './types.js';
 import { addSupajobsHistory } from '../lib/supajobs-history.js';
 
@@ -83,12 +83,6 @@ export const system: BenchSystem = {
       base: { workerId: config.workerId },
       secrets: [config.supabaseServiceRoleKey],
     });
-    const worker = new Worker({
-      config,
-      logger,
-      tasks: { noop: (job) => void onJob(job.payload as never) },
-    });
-    await worker.start();
-    return { stop: () => worker.stop() };
+    return startUntilClaiming((onClaiming) => new Worker({ config, logger, onClaiming, tasks: { noop: (job) => void onJob(job.payload as never) } }));
   },
 };

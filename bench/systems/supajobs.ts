@@ -65,12 +65,25 @@ export const system: BenchSystem = {
       MAX_CONCURRENT_JOBS: String(settings.concurrency),
     });
     const logger = createLogger({ level: config.logLevel, pretty: false, base: { workerId: config.workerId } });
-    const worker = new Worker({
-      config,
-      logger,
-      tasks: { noop: (job) => void onJob(job.payload as never) },
-    });
-    await worker.start();
-    return { stop: () => worker.stop() };
+    return startUntilClaiming((onClaiming) => new Worker({ config, logger, onClaiming, tasks: { noop: (job) => void onJob(job.payload as never) } }));
   },
 };
+
+/**
+ * Ready is when the worker claims: its health server comes up right after (loading fastify), and
+ * a start that then fails (a health server that cannot listen) fails the stop, and so the run.
+ */
+export async function startUntilClaiming(create: (onClaiming: () => void) => Worker): Promise<RunningWorker> {
+  let claiming!: () => void;
+  const claimed = new Promise<void>((resolve) => (claiming = resolve));
+  const worker = create(() => claiming());
+  const started = worker.start();
+  started.catch(() => undefined); // awaited by stop()
+  await Promise.race([claimed, started]);
+  return {
+    async stop() {
+      await started;
+      await worker.stop();
+    },
+  };
+}
