@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { JOB_ERROR_CODES } from './errors.js';
+import * as prom from './prom-client-parts.js';
 
 /** The label of every task name a worker has no handler for: such names must not add series without bound. */
 export const UNREGISTERED_TASK = '(unregistered)';
@@ -41,6 +42,11 @@ export interface WorkerMetrics {
   setTasks(names: string[]): void;
   /** Build info and the scrape-time gauges of readiness and wake-up mode. */
   describeWorker(info: WorkerInfo): void;
+  /**
+   * Adds prom-client's default metrics (process CPU and memory, heap, event loop lag, GC), once.
+   * Apart from createMetrics so that loading them is not on the way to the first claim.
+   */
+  collectDefaults(): void;
 }
 
 export interface WorkerInfo {
@@ -50,53 +56,46 @@ export interface WorkerInfo {
   wakeUpMode: () => (typeof WAKE_UP_MODES)[number] | undefined;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
-  const registry = new Registry();
-  if (options.defaultMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: 'supajobs_' });
-    // prom-client names three gauges *_total (active handles, requests, resources), which
-    // Prometheus reserves for counters: `promtool check metrics` refuses them.
-    for (const metric of registry.getMetricsAsArray()) {
-      if (metric instanceof Gauge && metric.name.endsWith('_total')) registry.removeSingleMetric(metric.name);
-    }
-  }
+export function createMetrics(): WorkerMetrics {
+  const registry = new prom.Registry();
   const registers = [registry];
   let tasks = new Set<string>();
+  let defaultsCollected = false;
   const metrics: WorkerMetrics = {
     registry,
-    jobsCompleted: new Counter({ name: 'supajobs_jobs_completed_total', help: 'Jobs this worker completed', labelNames: ['task'], registers }),
-    jobsFailed: new Counter({ name: 'supajobs_jobs_failed_total', help: 'Jobs this worker moved to failed (dead letter)', labelNames: ['task', 'code'], registers }),
-    jobsRetried: new Counter({ name: 'supajobs_jobs_retried_total', help: 'Failed attempts scheduled for retry', labelNames: ['task', 'code'], registers }),
-    jobsFencedOut: new Counter({ name: 'supajobs_jobs_fenced_out_total', help: 'Outcomes refused because the lease had been lost', labelNames: ['task'], registers }),
-    jobsReleased: new Counter({ name: 'supajobs_jobs_released_total', help: 'Jobs given back unfinished at shutdown', labelNames: ['task'], registers }),
-    jobsClaimed: new Counter({ name: 'supajobs_jobs_claimed_total', help: 'Jobs this worker claimed', registers }),
-    jobDuration: new Histogram({
+    jobsCompleted: new prom.Counter({ name: 'supajobs_jobs_completed_total', help: 'Jobs this worker completed', labelNames: ['task'], registers }),
+    jobsFailed: new prom.Counter({ name: 'supajobs_jobs_failed_total', help: 'Jobs this worker moved to failed (dead letter)', labelNames: ['task', 'code'], registers }),
+    jobsRetried: new prom.Counter({ name: 'supajobs_jobs_retried_total', help: 'Failed attempts scheduled for retry', labelNames: ['task', 'code'], registers }),
+    jobsFencedOut: new prom.Counter({ name: 'supajobs_jobs_fenced_out_total', help: 'Outcomes refused because the lease had been lost', labelNames: ['task'], registers }),
+    jobsReleased: new prom.Counter({ name: 'supajobs_jobs_released_total', help: 'Jobs given back unfinished at shutdown', labelNames: ['task'], registers }),
+    jobsClaimed: new prom.Counter({ name: 'supajobs_jobs_claimed_total', help: 'Jobs this worker claimed', registers }),
+    jobDuration: new prom.Histogram({
       name: 'supajobs_job_duration_seconds',
       help: 'Handler run time',
       labelNames: ['task', 'outcome'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
       registers,
     }),
-    pickUpWait: new Histogram({
+    pickUpWait: new prom.Histogram({
       name: 'supajobs_job_pick_up_wait_seconds',
       help: 'From a job becoming ready (run_at) to its claim, by the database clock',
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600],
       registers,
     }),
-    jobsInFlight: new Gauge({ name: 'supajobs_jobs_in_flight', help: 'Handlers running now', registers }),
-    queueJobs: new Gauge({ name: 'supajobs_queue_jobs', help: 'Jobs per queue and status in the whole database (every worker reports the same figures: aggregate with max, not sum)', labelNames: ['queue', 'status'], registers }),
-    oldestPendingAge: new Gauge({ name: 'supajobs_queue_oldest_pending_age_seconds', help: 'Age of the oldest ready job in the whole database; absent while a queue has none', labelNames: ['queue'], registers }),
-    claims: new Counter({ name: 'supajobs_claims_total', help: 'claim_jobs calls', registers }),
-    reclaimed: new Counter({ name: 'supajobs_jobs_reclaimed_total', help: 'Expired leases this worker reclaimed', registers }),
-    jobsPurged: new Counter({ name: 'supajobs_jobs_purged_total', help: 'Finished jobs past retention this worker deleted, with their history', registers }),
-    queuePaused: new Gauge({ name: 'supajobs_queue_paused', help: '1 while the queue is paused (get_queue_controls)', labelNames: ['queue'], registers }),
-    queueMaxRunning: new Gauge({ name: 'supajobs_queue_max_running', help: 'The queue\'s limit on jobs processing at once, fleet-wide', labelNames: ['queue'], registers }),
-    queueMaxPerSecond: new Gauge({ name: 'supajobs_queue_max_per_second', help: 'The queue\'s limit on jobs started per second, fleet-wide', labelNames: ['queue'], registers }),
-    scheduleEnabled: new Gauge({ name: 'supajobs_schedule_enabled', help: '1 while the schedule is enabled (job_schedules)', labelNames: ['schedule'], registers }),
-    scheduleLastTick: new Gauge({ name: 'supajobs_schedule_last_tick_timestamp_seconds', help: 'The latest tick of the schedule enqueued or passed over (Unix time)', labelNames: ['schedule'], registers }),
-    scheduleTicks: new Counter({ name: 'supajobs_schedule_ticks_enqueued_total', help: 'Schedule ticks this worker enqueued', labelNames: ['schedule'], registers }),
-    deadLetterAlerts: new Counter({ name: 'supajobs_dead_letter_alerts_total', help: 'Dead-letter alerts this worker fired (one per crossing, fleet-wide)', labelNames: ['queue'], registers }),
-    databaseErrors: new Counter({ name: 'supajobs_database_errors_total', help: 'Failed database calls, by operation (claim, heartbeat, complete, ...)', labelNames: ['operation'], registers }),
+    jobsInFlight: new prom.Gauge({ name: 'supajobs_jobs_in_flight', help: 'Handlers running now', registers }),
+    queueJobs: new prom.Gauge({ name: 'supajobs_queue_jobs', help: 'Jobs per queue and status in the whole database (every worker reports the same figures: aggregate with max, not sum)', labelNames: ['queue', 'status'], registers }),
+    oldestPendingAge: new prom.Gauge({ name: 'supajobs_queue_oldest_pending_age_seconds', help: 'Age of the oldest ready job in the whole database; absent while a queue has none', labelNames: ['queue'], registers }),
+    claims: new prom.Counter({ name: 'supajobs_claims_total', help: 'claim_jobs calls', registers }),
+    reclaimed: new prom.Counter({ name: 'supajobs_jobs_reclaimed_total', help: 'Expired leases this worker reclaimed', registers }),
+    jobsPurged: new prom.Counter({ name: 'supajobs_jobs_purged_total', help: 'Finished jobs past retention this worker deleted, with their history', registers }),
+    queuePaused: new prom.Gauge({ name: 'supajobs_queue_paused', help: '1 while the queue is paused (get_queue_controls)', labelNames: ['queue'], registers }),
+    queueMaxRunning: new prom.Gauge({ name: 'supajobs_queue_max_running', help: 'The queue\'s limit on jobs processing at once, fleet-wide', labelNames: ['queue'], registers }),
+    queueMaxPerSecond: new prom.Gauge({ name: 'supajobs_queue_max_per_second', help: 'The queue\'s limit on jobs started per second, fleet-wide', labelNames: ['queue'], registers }),
+    scheduleEnabled: new prom.Gauge({ name: 'supajobs_schedule_enabled', help: '1 while the schedule is enabled (job_schedules)', labelNames: ['schedule'], registers }),
+    scheduleLastTick: new prom.Gauge({ name: 'supajobs_schedule_last_tick_timestamp_seconds', help: 'The latest tick of the schedule enqueued or passed over (Unix time)', labelNames: ['schedule'], registers }),
+    scheduleTicks: new prom.Counter({ name: 'supajobs_schedule_ticks_enqueued_total', help: 'Schedule ticks this worker enqueued', labelNames: ['schedule'], registers }),
+    deadLetterAlerts: new prom.Counter({ name: 'supajobs_dead_letter_alerts_total', help: 'Dead-letter alerts this worker fired (one per crossing, fleet-wide)', labelNames: ['queue'], registers }),
+    databaseErrors: new prom.Counter({ name: 'supajobs_database_errors_total', help: 'Failed database calls, by operation (claim, heartbeat, complete, ...)', labelNames: ['operation'], registers }),
     taskLabel: (task) => (tasks.has(task) ? task : UNREGISTERED_TASK),
     setTasks(names) {
       tasks = new Set(names);
@@ -111,11 +110,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
       }
     },
     describeWorker(info) {
-      new Gauge({ name: 'supajobs_build_info', help: 'Version and transport of this worker (always 1)', labelNames: ['version', 'transport'], registers }).set(
+      new prom.Gauge({ name: 'supajobs_build_info', help: 'Version and transport of this worker (always 1)', labelNames: ['version', 'transport'], registers }).set(
         { version: info.version, transport: info.transport },
         1,
       );
-      new Gauge({
+      new prom.Gauge({
         name: 'supajobs_ready',
         help: '1 when /ready would answer 200',
         registers,
@@ -123,7 +122,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
           this.set((await info.ready()) ? 1 : 0);
         },
       });
-      new Gauge({
+      new prom.Gauge({
         name: 'supajobs_wakeup_mode',
         help: 'How jobs are noticed: 1 for the current mode (live, connecting, poll-only)',
         labelNames: ['mode'],
@@ -133,6 +132,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
           for (const mode of WAKE_UP_MODES) this.set({ mode }, mode === current ? 1 : 0);
         },
       });
+    },
+    collectDefaults() {
+      if (defaultsCollected) return;
+      defaultsCollected = true;
+      prom.loadCollectDefaultMetrics()({ register: registry, prefix: 'supajobs_' });
+      // prom-client names three gauges *_total (active handles, requests, resources), which
+      // Prometheus reserves for counters: `promtool check metrics` refuses them.
+      for (const metric of registry.getMetricsAsArray()) {
+        if (metric instanceof prom.Gauge && metric.name.endsWith('_total')) registry.removeSingleMetric(metric.name);
+      }
     },
   };
   for (const operation of DATABASE_OPERATIONS) metrics.databaseErrors.inc({ operation }, 0);

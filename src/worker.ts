@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { setImmediate } from 'node:timers/promises';
 import { registerAdmin } from './admin/admin-server.js';
 import type { Config } from './config.js';
 import type { Driver } from './drivers/driver.js';
@@ -121,11 +122,18 @@ export class Worker {
     // (and /ready says why not) while the worker waits for it. A health server that cannot listen
     // ends the start.
     let healthUp: Promise<Error | undefined> | undefined;
-    const startHealth = () =>
-      (healthUp ??= health?.start().then(
-        () => undefined,
-        (error: unknown) => (starting.abort(), error as Error),
-      ) ?? Promise.resolve(undefined));
+    const startHealth = (): Promise<Error | undefined> => {
+      if (healthUp) return healthUp;
+      // Default metrics (process, heap, GC) are loaded here too, for the same reason.
+      this.metrics.collectDefaults();
+      healthUp = health
+        ? health.start().then(
+            () => undefined,
+            (error: unknown) => (starting.abort(), error as Error),
+          )
+        : Promise.resolve(undefined);
+      return healthUp;
+    };
     let database: Database;
     try {
       database = await waitForDatabase({
@@ -196,6 +204,9 @@ export class Worker {
     }
     await startScheduling({ config, driver, logger, metrics: this.metrics, processor, shutdown, declared: this.#options.schedules });
     this.#options.onClaiming?.();
+    // A turn of the event loop first: whoever waits for the claiming hears of it before loading
+    // the health server holds the thread for a while.
+    await setImmediate();
     const healthError = await startHealth();
     if (healthError) {
       // What was claimed meanwhile is released by the drain.

@@ -46,7 +46,7 @@ export async function startProcessor(
   const workerId = `reliability-${Math.random().toString(36).slice(2, 8)}`;
   const { overrides, reclaimIntervalMs = 500, ...rest } = options;
   const faulty = overrides ? driverWith(driver, overrides) : driver;
-  const metrics = createMetrics({ defaultMetrics: false });
+  const metrics = createMetrics();
   const processor = new JobProcessor({
     driver: faulty,
     tasks: new TaskRegistry(tasks),

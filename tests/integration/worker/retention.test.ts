@@ -80,7 +80,7 @@ test('a worker with RETENTION_* set purges the old finished jobs by itself, coun
 test('JobRetention.stop() ends a pass after its current batch, and no pass starts after it', async () => {
   const db = await createTestDatabase();
   const old = await insertJobs(db, 'completed', 60, 30);
-  const metrics = createMetrics({ defaultMetrics: false });
+  const metrics = createMetrics();
   const retention = new JobRetention({
     driver: await driverOn(db),
     logger: captureLogs().logger,
@@ -116,7 +116,7 @@ test('purgers running at once delete every job exactly once: two clients, then t
   const second = await insertJobs(db, 'completed', 1_500, 10);
   const retentions = await Promise.all(
     [1, 2].map(async () => {
-      const metrics = createMetrics({ defaultMetrics: false });
+      const metrics = createMetrics();
       const retention = new JobRetention({
         driver: await driverOn(db),
         logger: captureLogs().logger,
