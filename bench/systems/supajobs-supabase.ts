@@ -14,6 +14,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/migrate.js';
+import { useSmallHeap } from '../../src/cli/small-heap.js';
 import { Worker } from '../../src/worker.js';
 import { SUPAJOBS_ENV, startUntilClaiming } from './supajobs.js';
 import type { BenchEnv, BenchSystem, RunningWorker, SystemRun, WorkerSettings } from './types.js';
@@ -83,6 +84,7 @@ export const system: BenchSystem = {
       base: { workerId: config.workerId },
       secrets: [config.supabaseServiceRoleKey],
     });
+    useSmallHeap(); // as `supajobs start` does
     return startUntilClaiming((onClaiming) => new Worker({ config, logger, onClaiming, tasks: { noop: (job) => void onJob(job.payload as never) } }));
   },
 };

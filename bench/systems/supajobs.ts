@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { PostgresDriver } from '../../src/drivers/postgres/driver.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/migrate.js';
+import { useSmallHeap } from '../../src/cli/small-heap.js';
 import { Worker } from '../../src/worker.js';
 import type { BenchEnv, BenchSystem, RunningWorker, SystemRun, WorkerSettings } from './types.js';
 import { addSupajobsHistory } from '../lib/supajobs-history.js';
@@ -65,6 +66,7 @@ export const system: BenchSystem = {
       MAX_CONCURRENT_JOBS: String(settings.concurrency),
     });
     const logger = createLogger({ level: config.logLevel, pretty: false, base: { workerId: config.workerId } });
+    useSmallHeap(); // as `supajobs start` does
     return startUntilClaiming((onClaiming) => new Worker({ config, logger, onClaiming, tasks: { noop: (job) => void onJob(job.payload as never) } }));
   },
 };

@@ -4,9 +4,11 @@ import { EmbeddedUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Worker } from '../worker.js';
 import { watchLauncher } from './launcher-watch.js';
+import { useSmallHeap } from './small-heap.js';
 
 /** `supajobs start`: runs the worker until a signal, under the shutdown coordinator. */
 export async function startCommand(config: Readonly<Config>, logger: Logger): Promise<void> {
+  useSmallHeap();
   const worker = new Worker({ config, logger });
   worker.shutdown.installProcessHandlers();
   watchLauncher(() => {
