@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import type { Readiness } from './readiness.js';
 
 
@@ -52,6 +53,7 @@ export class HealthServer {
       // A queue, group or schedule name (200 characters) in a path, percent-encoded: the schemas
       // then answer 400 for a longer one, not the router's 414.
       routerOptions: { maxParamLength: 2400 },
+      schemaController: { compilersFactory: lazySchemaCompilers() },
     }));
     const options = this.#options;
     app.get('/health', async () => ({
