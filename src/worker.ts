@@ -134,6 +134,9 @@ export class Worker {
         : Promise.resolve(undefined);
       return healthUp;
     };
+    // The admin API and the app's routes load several times more than fastify itself: that load
+    // comes before the first claim, so that it holds up no fresh lease.
+    if (config.adminToken || this.#options.routes) void startHealth();
     let database: Database;
     try {
       database = await waitForDatabase({
