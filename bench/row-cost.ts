@@ -6,7 +6,7 @@
  * than a wall clock does; the server must run on this machine) and the WAL written per job (exact
  * on the embedded server only: on a shared server other writers add to it).
  *
- *   npm run bench:row-cost -- [--jobs 20000] [--rounds 3] [--variants shipped,no-routine-history,...]
+ *   npm run bench:row-cost -- [--jobs 20000] [--rounds 3] [--variants shipped,lean-history,...]
  *                             [--history N]
  *
  * --history N: before the rounds, N completed jobs with their history rows in the table (as
@@ -14,8 +14,8 @@
  * what a table with kept history costs the hot path and the statistics.
  *
  * Variants (each a change made to the scratch database only, to see what a part costs):
- *   shipped              the migrations as they are
- *   no-routine-history   no history row for enqueue, claim and completion (other events kept)
+ *   shipped              the migrations as they are (history level full)
+ *   lean-history         set_job_history('lean'): no history row for enqueue, claim and completion
  *   no-listing-indexes   without the indexes only the listings read: jobs_created_idx,
  *                        jobs_task_idx, jobs_queue_idx
  *   bare                 both of the above
@@ -37,7 +37,7 @@ const { values: flags } = parseArgs({
   options: {
     jobs: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '3' },
-    variants: { type: 'string', default: 'shipped,no-routine-history,no-listing-indexes,bare' },
+    variants: { type: 'string', default: 'shipped,lean-history,no-listing-indexes,bare' },
     history: { type: 'string', default: '0' },
   },
 });
@@ -48,33 +48,15 @@ if (!Number.isInteger(JOBS) || JOBS < 1000 || !Number.isInteger(ROUNDS) || ROUND
   throw new Error('--jobs must be an integer of at least 1000, --rounds a positive integer, --history a count');
 }
 
-/** History as shipped, but the three routine events of a job (enqueued, claimed, completed) skipped. */
-const NO_ROUTINE_HISTORY = `
-create or replace function public.job_after_insert() returns trigger language plpgsql security definer set search_path = '' as $$
-begin
-  perform public.job_notify_ready(array_agg(n.queue), array_agg(n.run_at)) from new_jobs n where n.status = 'pending';
-  return null;
-end $$;
-create or replace function public.job_after_update() returns trigger language plpgsql security definer set search_path = '' set enable_nestloop = off as $$
-begin
-  insert into public.job_events (job_id, user_id, queue, task, event, from_status, to_status, stage, attempt, worker_id, actor, error_code, message)
-  select n.id, n.user_id, n.queue, n.task, case when n.status is distinct from o.status then n.status else 'stage' end,
-         o.status, n.status, n.stage, n.attempts, coalesce(n.locked_by, o.locked_by), public.job_actor(), n.error_code, n.last_error
-  from new_jobs n join old_jobs o on o.id = n.id
-  where (n.status is distinct from o.status or n.stage is distinct from o.stage)
-    and not (n.stage is not distinct from o.stage
-             and ((o.status = 'pending' and n.status = 'processing') or (o.status = 'processing' and n.status = 'completed')));
-  perform public.job_notify_ready(array_agg(n.queue), array_agg(n.run_at))
-  from new_jobs n join old_jobs o on o.id = n.id where n.status = 'pending' and o.status <> 'pending';
-  return null;
-end $$;`;
 const NO_LISTING_INDEXES = 'drop index public.jobs_created_idx; drop index public.jobs_task_idx; drop index public.jobs_queue_idx;';
+
+const LEAN_HISTORY = "select public.set_job_history('lean');";
 
 const VARIANTS: Record<string, string> = {
   shipped: '',
-  'no-routine-history': NO_ROUTINE_HISTORY,
+  'lean-history': LEAN_HISTORY,
   'no-listing-indexes': NO_LISTING_INDEXES,
-  bare: NO_ROUTINE_HISTORY + NO_LISTING_INDEXES,
+  bare: LEAN_HISTORY + NO_LISTING_INDEXES,
 };
 const variants = flags.variants.split(',').map((v) => v.trim());
 for (const v of variants) if (!(v in VARIANTS)) throw new Error(`unknown variant ${v}: one of ${Object.keys(VARIANTS).join(', ')}`);
