@@ -26,6 +26,7 @@ export interface WorkerMetrics {
   queueJobs: Gauge<'queue' | 'status'>;
   oldestPendingAge: Gauge<'queue'>;
   claims: Counter;
+  claimsEmpty: Counter;
   reclaimed: Counter;
   jobsPurged: Counter;
   queuePaused: Gauge<'queue'>;
@@ -86,6 +87,7 @@ export function createMetrics(): WorkerMetrics {
     queueJobs: new prom.Gauge({ name: 'supajobs_queue_jobs', help: 'Jobs per queue and status in the whole database (every worker reports the same figures: aggregate with max, not sum)', labelNames: ['queue', 'status'], registers }),
     oldestPendingAge: new prom.Gauge({ name: 'supajobs_queue_oldest_pending_age_seconds', help: 'Age of the oldest ready job in the whole database; absent while a queue has none', labelNames: ['queue'], registers }),
     claims: new prom.Counter({ name: 'supajobs_claims_total', help: 'claim_jobs calls', registers }),
+    claimsEmpty: new prom.Counter({ name: 'supajobs_claims_empty_total', help: 'claim_jobs calls that returned no job', registers }),
     reclaimed: new prom.Counter({ name: 'supajobs_jobs_reclaimed_total', help: 'Expired leases this worker reclaimed', registers }),
     jobsPurged: new prom.Counter({ name: 'supajobs_jobs_purged_total', help: 'Finished jobs past retention this worker deleted, with their history', registers }),
     queuePaused: new prom.Gauge({ name: 'supajobs_queue_paused', help: '1 while the queue is paused (get_queue_controls)', labelNames: ['queue'], registers }),

@@ -10,12 +10,21 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export async function buildWorkerProcess(root: string): Promise<string> {
+export function buildWorkerProcess(root: string): Promise<string> {
+  return bundle(root, 'supajobs-bench', 'worker', path.join('bench', 'worker-process.ts'));
+}
+
+/** The `supajobs` command (src/cli/main.ts) as one bundle: `node <file> start` runs a worker as deployed. */
+export function buildCli(root: string): Promise<string> {
+  return bundle(root, 'supajobs-cli', 'main', path.join('src', 'cli', 'main.ts'));
+}
+
+async function bundle(root: string, folder: string, name: string, entry: string): Promise<string> {
   // Inside node_modules, so that the bundle's package imports resolve to this project's.
-  const outdir = path.join(root, 'node_modules', '.cache', 'supajobs-bench');
+  const outdir = path.join(root, 'node_modules', '.cache', folder);
   await rm(outdir, { recursive: true, force: true });
   await build({
-    entryPoints: { worker: path.join(root, 'bench', 'worker-process.ts') },
+    entryPoints: { [name]: path.join(root, entry) },
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -28,7 +37,7 @@ export async function buildWorkerProcess(root: string): Promise<string> {
     logLevel: 'warning',
     plugins: [sourceLocation()],
   });
-  return path.join(outdir, 'worker.mjs');
+  return path.join(outdir, `${name}.mjs`);
 }
 
 function sourceLocation(): Plugin {

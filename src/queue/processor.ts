@@ -149,6 +149,7 @@ export class JobProcessor {
         return;
       }
       if (!this.#active) return this.#giveBack(jobs, 'worker stopping'); // stopped while the claim was in flight
+      if (jobs.length === 0) metrics.claimsEmpty.inc();
       this.heldBack.afterClaim(jobs, want);
       for (const job of jobs) this.#leases.claimed(job.id);
       countClaimed(metrics, jobs);

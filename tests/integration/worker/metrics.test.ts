@@ -60,6 +60,9 @@ test('/metrics: passes promtool, starts known series at 0, bounds task labels, r
   assert.equal(sample(text, 'supajobs_jobs_failed_total{task="(unregistered)",code="UNKNOWN_TASK"}'), 2);
   assert.doesNotMatch(text, /ghost-/);
   assert.equal(sample(text, 'supajobs_jobs_claimed_total'), 6);
+  // Every claim that came back empty counts, and none more than were made.
+  const emptyClaims = sample(text, 'supajobs_claims_empty_total') as number;
+  assert.ok(emptyClaims >= 0 && emptyClaims <= (sample(text, 'supajobs_claims_total') as number) - 1, `${emptyClaims} empty claims`);
   assert.equal(sample(text, 'supajobs_job_pick_up_wait_seconds_count'), 6);
   // Nothing pending: the oldest-pending gauge is absent, not 0.
   assert.equal(sample(text, 'supajobs_queue_oldest_pending_age_seconds{queue="default"}'), undefined);
