@@ -2,6 +2,9 @@
 /** waiting: held until the jobs it depends on completed (enqueue_flow). */
 export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled' | 'waiting';
 /** The statuses a job ends in: what purge_jobs may delete. */
+/** How much history the database keeps (set_job_history): every change, or no row for a job's routine enqueue, claim and completion. */
+export type HistoryLevel = 'full' | 'lean';
+
 export type FinishedStatus = 'completed' | 'failed' | 'cancelled';
 
 export interface Job<Payload = unknown> {

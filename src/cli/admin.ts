@@ -6,6 +6,7 @@ import { FILTER_OPTIONS, filterFromOptions } from './lookups.js';
 export const RETRY_HELP = 'supajobs retry <job-id> | supajobs retry --failed [--queue Q] [--task T] [--group G] [--since 1h] [--status cancelled]';
 export const CANCEL_HELP = 'supajobs cancel <job-id> | supajobs cancel --all [--queue Q] [--task T] [--group G] [--since 1h] [--status processing]';
 export const PURGE_HELP = 'supajobs purge --older-than 7d [--include-failed]';
+export const HISTORY_HELP = 'supajobs history [full|lean]          the history level of every writer: show it, or set it';
 
 export async function retryCommand(args: string[], client: QueueClient): Promise<void> {
   const { values, positionals } = usage(() => parseArgs({ args, options: { failed: { type: 'boolean' }, ...FILTER_OPTIONS }, allowPositionals: true }));
@@ -41,4 +42,13 @@ export async function purgeCommand(args: string[], client: QueueClient, batching
   if (values['include-failed']) statuses.push('failed');
   const purged = await client.purge(parseDuration(values['older-than']), statuses, batching);
   process.stdout.write(`${purged} jobs purged\n`);
+}
+
+/** Shows the history level, or sets it (full: every change; lean: no rows for routine enqueue, claim, completion). */
+export async function historyCommand(args: string[], client: QueueClient): Promise<void> {
+  const { positionals } = usage(() => parseArgs({ args, options: {}, allowPositionals: true }));
+  const [level, extra] = positionals;
+  if (extra !== undefined || (level !== undefined && level !== 'full' && level !== 'lean')) throw new UsageError('history takes full or lean, or nothing to show the level');
+  const now = level === undefined ? await client.historyLevel() : await client.setHistoryLevel(level);
+  process.stdout.write(`history level: ${now}\n`);
 }

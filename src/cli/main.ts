@@ -7,7 +7,7 @@ import { migrate } from '../migrate.js';
 import { openDatabase, type Database } from '../database/open-database.js';
 import { QueueClient } from '../queue/client.js';
 import { VERSION } from '../version.js';
-import { CANCEL_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, purgeCommand, retryCommand } from './admin.js';
+import { CANCEL_HELP, HISTORY_HELP, PURGE_HELP, RETRY_HELP, cancelCommand, historyCommand, purgeCommand, retryCommand } from './admin.js';
 import { UsageError } from './args.js';
 import { ENQUEUE_HELP, enqueueCommand } from './enqueue.js';
 import { QUEUES_HELP, queuesCommand } from './queues.js';
@@ -31,6 +31,7 @@ const HELP = `supajobs ${VERSION}: background jobs for Supabase and PostgreSQL
   ${RETRY_HELP}
   ${CANCEL_HELP}
   ${PURGE_HELP}
+  ${HISTORY_HELP}
 
 Configuration comes from the environment and .env (see .env.example).`;
 
@@ -90,6 +91,7 @@ async function runOnce(command: string, args: string[], config: Readonly<Config>
     retry: (database) => retryCommand(args, client(database)),
     cancel: (database) => cancelCommand(args, client(database)),
     purge: (database) => purgeCommand(args, client(database), { batchSize: config.retentionBatchSize, pauseMs: config.retentionBatchPauseMs }),
+    history: (database) => historyCommand(args, client(database)),
     show: (database) => showCommand(args, client(database)),
     list: (database) => listCommand(args, client(database)),
     wait: async (database) => void (exitCode = await waitCommand(args, client(database))),

@@ -3,7 +3,7 @@ import type { Driver, OperatorFunction } from '../drivers/driver.js';
 import { DatabaseError } from '../errors.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import { checkEnqueueInput } from './enqueue-input.js';
-import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../job.js';
+import type { EnqueueInput, FinishedStatus, HistoryLevel, Job, QueueStats } from '../job.js';
 import { jobFromRow } from '../drivers/rows.js';
 import {
   detailFromValue, eventFromRow, filterArguments, groupStatsFromRow, overviewFromRow, withControls,
@@ -182,6 +182,17 @@ export class QueueClient {
       whenBusy: 'wait',
     });
     return purged;
+  }
+
+  /** The database's history level, one setting for every writer (docs/operations.md#history-level). */
+  historyLevel(): Promise<HistoryLevel> {
+    return retryTransient(() => this.#driver.call<HistoryLevel>('job_history_level', {}));
+  }
+
+  /** Sets the history level for every writer from their next statement on. */
+  setHistoryLevel(level: HistoryLevel): Promise<HistoryLevel> {
+    if (level !== 'full' && level !== 'lean') return Promise.reject(invalid('level must be full or lean'));
+    return retryTransient(() => this.#driver.call<HistoryLevel>('set_job_history', { level }));
   }
 
   close(): Promise<void> {

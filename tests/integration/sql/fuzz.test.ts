@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createTestDatabase } from '../../support/database.js';
-import { findInvalidRows } from './queue-sql.js';
+import { findInvalidRows, finishedCountsDrift } from './queue-sql.js';
 
 const { pool } = await createTestDatabase();
 
@@ -223,6 +223,7 @@ test('hostile arguments either succeed or raise a SQLSTATE, and leave no row in 
         }
         const invalid = await findInvalidRows(pool);
         assert.deepEqual(invalid, [], `after ${c.name}`);
+        assert.deepEqual(await finishedCountsDrift(pool), [], `finished counts after ${c.name}`);
       }
       // Calls that take no arguments must never fail, whatever the rows hold.
       await pool.query('select * from public.get_queue_stats()');

@@ -227,3 +227,28 @@ export async function findInvalidRows(db: Queryable): Promise<{ id: string; stat
 export async function assertNoInvalidRows(db: Queryable): Promise<void> {
   assert.deepEqual(await findInvalidRows(db), []);
 }
+
+/**
+ * Queues whose kept counts (queue_finished_counts, read by get_queue_stats) differ from a count of
+ * the jobs themselves: none, whatever ran before.
+ */
+export async function finishedCountsDrift(db: Queryable): Promise<{ queue: string; kept: string; counted: string }[]> {
+  const { rows } = await db.query<{ queue: string; kept: string; counted: string }>(`
+    with kept as (
+      select c.queue, sum(c.completed) as completed, sum(c.failed) as failed, sum(c.cancelled) as cancelled
+      from public.queue_finished_counts c group by c.queue
+    ),
+    counted as (
+      select j.queue, count(*) filter (where j.status = 'completed') as completed,
+             count(*) filter (where j.status = 'failed') as failed, count(*) filter (where j.status = 'cancelled') as cancelled
+      from public.jobs j group by j.queue
+    )
+    select coalesce(k.queue, n.queue) as queue,
+           concat_ws('/', k.completed, k.failed, k.cancelled) as kept,
+           concat_ws('/', n.completed, n.failed, n.cancelled) as counted
+    from kept k full join counted n on n.queue = k.queue
+    where (coalesce(k.completed, 0), coalesce(k.failed, 0), coalesce(k.cancelled, 0))
+          is distinct from (coalesce(n.completed, 0), coalesce(n.failed, 0), coalesce(n.cancelled, 0))
+    order by 1`);
+  return rows;
+}

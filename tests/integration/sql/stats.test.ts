@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../support/database.js';
-import { claim, enqueue, inTransaction, uniqueQueue, uniqueWorker } from './queue-sql.js';
+import { claim, enqueue, finishedCountsDrift, inTransaction, uniqueQueue, uniqueWorker } from './queue-sql.js';
 
 const { pool } = await createTestDatabase();
 
@@ -109,4 +109,47 @@ test('a queue whose jobs were all purged has no row', async () => {
   await pool.query("select public.purge_jobs(older_than => '1 day')");
   const after = await pool.query<StatsRow>('select * from public.get_queue_stats() where queue = $1', [queue]);
   assert.deepEqual(after.rows, []);
+});
+
+test('finished jobs are counted as they change, by any writer: inserted, moved between queues, updated in place, deleted, rolled back', async () => {
+  const [a, b] = [uniqueQueue('a'), uniqueQueue('b')];
+  const count = async (queue: string) => {
+    const { rows } = await pool.query<StatsRow>('select * from public.get_queue_stats() where queue = $1', [queue]);
+    return rows[0] ? [rows[0].completed, rows[0].failed, rows[0].cancelled].join('/') : 'no row';
+  };
+  // A service-role import of finished jobs, in one statement.
+  await pool.query(
+    `insert into public.jobs (task, queue, status, completed_at, failed_at)
+     select 't', $1, s, case s when 'completed' then now() end, case s when 'failed' then now() end
+     from unnest(array['completed', 'completed', 'failed', 'cancelled', 'pending']) s`,
+    [a],
+  );
+  assert.equal(await count(a), '2/1/1');
+  // Moved to another queue, cancelled jobs made completed, a finished row updated in place.
+  await pool.query("update public.jobs set queue = $2 where queue = $1 and status = 'failed'", [a, b]);
+  await pool.query("update public.jobs set status = 'completed', completed_at = now() where queue = $1 and status = 'cancelled'", [a]);
+  await pool.query("update public.jobs set result = '1' where queue = $1 and status = 'completed'", [a]);
+  assert.equal(await count(a), '3/0/0');
+  assert.equal(await count(b), '0/1/0');
+  // A change rolled back takes its counts with it.
+  await inTransaction(pool, async (client) => {
+    await client.query("update public.jobs set status = 'cancelled', completed_at = null where queue = $1", [a]);
+    await client.query('select 1/0').catch(() => undefined);
+  }).catch(() => undefined);
+  assert.equal(await count(a), '3/0/0');
+  // Deleted by the service role: the finished ones leave the counts.
+  await pool.query("delete from public.jobs where queue = $1 and status = 'completed'", [a]);
+  assert.equal(await count(a), '0/0/0');
+  assert.deepEqual(await finishedCountsDrift(pool), []);
+});
+
+test('truncating jobs empties the counts', async () => {
+  // A database of its own: the truncate would take the other tests' jobs.
+  const db = await createTestDatabase();
+  await enqueue(db.pool, [{ task: 't', queue: uniqueQueue() }]);
+  await db.pool.query("update public.jobs set status = 'cancelled'");
+  assert.equal((await db.pool.query('select * from public.get_queue_stats()')).rows.length, 1);
+  await db.pool.query('truncate public.jobs cascade');
+  assert.deepEqual((await db.pool.query('select * from public.get_queue_stats()')).rows, []);
+  assert.deepEqual((await db.pool.query('select * from public.queue_finished_counts')).rows, []);
 });
