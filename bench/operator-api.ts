@@ -153,8 +153,12 @@ const calls: [string, (i: number) => Promise<unknown>][] = [
   ['POST /queues/:queue/pause', () => call('POST', '/queues/q2/pause')],
   ['POST /queues/:queue/resume', () => call('POST', '/queues/q2/resume')],
   ['PUT /queues/:queue/limits', (i) => call('PUT', '/queues/q3/limits', { maxRunning: i + 1, maxPerSecond: null })],
+  // q4 stays paused, so its controls remain after its limits are lifted.
+  ['DELETE /queues/:queue/limits', () => call('DELETE', '/queues/q4/limits')],
   ['GET /schedules (20)', () => call('GET', '/schedules')],
   ['POST /schedules/:name/disable', (i) => call('POST', `/schedules/bench-${i % 20}/disable`)],
+  ['POST /schedules/:name/enable', (i) => call('POST', `/schedules/bench-${i % 20}/enable`)],
+  ['GET /openapi.json', () => call('GET', '/openapi.json')],
 ];
 
 const results: { call: string; medianMs: number | null; p95Ms: number | null; maxMs: number | null }[] = [];

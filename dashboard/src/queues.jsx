@@ -15,7 +15,7 @@ function Throughput({ queues }) {
     const width = Math.max(280, box.current.clientWidth);
     if (!chart.current) {
       chart.current = new uPlot(
-        { width, height: 180, series: [{}, { label: 'completed / min', stroke: '#2563eb', fill: 'rgba(37,99,235,0.12)' }], axes: [{}, { size: 50 }] },
+        { width, height: 180, series: [{}, { label: 'completed / min', stroke: '#2563eb', fill: 'rgba(37,99,235,0.12)' }], axes: [{ space: 80 }, { size: 50 }] },
         [xs, ys],
         box.current,
       );

@@ -54,16 +54,20 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
   };
 
   await app.register(async (scope) => {
+    // One hook for the whole scope, ahead of the API's and the dashboard's own: per-route
+    // hooks (the plugin's default) would run after them, and never see a refused token.
     await scope.register(rateLimit, {
+      global: false,
       max: options.maxFailuresPerMinute ?? 10,
       timeWindow: '1 minute',
-      // Only failed attempts count: a request with valid credentials is never limited.
-      allowList: (request) => auth.credential(request) !== null,
-      errorResponseBuilder: (_request, context) => ({
-        statusCode: context.statusCode,
-        error: { code: 'RATE_LIMITED', message: `too many failed sign-ins; try again in ${context.after}` },
-      }),
+      // Only failed sign-ins count: a request that presents a token and is refused, and every
+      // post of the sign-in form (its body is read after this hook). Pages and requests without
+      // any credential guess nothing; a request with valid credentials is never limited.
+      allowList: (request) => !auth.presentsToken(request) || auth.credential(request) !== null,
+      // Thrown by the hook, answered by sendError below.
+      errorResponseBuilder: (_request, context) => ({ statusCode: context.statusCode, message: `too many failed sign-ins; try again in ${context.after}` }),
     });
+    scope.addHook('onRequest', scope.rateLimit());
     scope.addHook('onSend', async (_request, reply) => {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
       reply.header('x-content-type-options', 'nosniff');
@@ -102,6 +106,7 @@ function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyR
       return reply.code(503).send({ error: { code: 'DATABASE_UNREACHABLE', message: 'the database cannot be reached; try again' } });
     }
   }
+  if (error.statusCode === 429) return reply.code(429).send({ error: { code: 'RATE_LIMITED', message: error.message } });
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   if (status === 500) logger.error({ err: error, method: request.method, path: request.url.split('?')[0] }, 'admin API call failed');
   const code = status === 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST';

@@ -29,6 +29,12 @@ export class AdminAuth {
     return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
   }
 
+  /** Whether the request tries a token: an Authorization header, a session cookie, or the sign-in form. */
+  presentsToken(request: FastifyRequest): boolean {
+    if (request.headers.authorization !== undefined || request.cookies?.[SESSION_COOKIE] !== undefined) return true;
+    return request.method === 'POST' && request.url.split('?')[0] === '/dashboard/login';
+  }
+
   /** 'bearer', 'cookie' or null: how the request proved itself, if it did. */
   credential(request: FastifyRequest): 'bearer' | 'cookie' | null {
     if (this.tokenMatches(this.bearer(request))) return 'bearer';

@@ -5,7 +5,7 @@ import type { JobFilter } from '../queue/lookups.js';
 import { UsageError, parseDuration, parseInteger, usage } from './args.js';
 
 export const SHOW_HELP = 'supajobs show <job-id> [--json]';
-export const LIST_HELP = 'supajobs list [--status S] [--queue Q] [--task T] [--group G] [--since 1h] [--limit N] [--after CURSOR] [--json]';
+export const LIST_HELP = 'supajobs list [--status pending|processing|completed|failed|cancelled|waiting] [--queue Q] [--task T] [--group G] [--since 1h] [--limit N] [--after CURSOR] [--json]';
 export const WAIT_HELP = 'supajobs wait <job-id> [--timeout 60s]   exit 0 completed, 1 failed/cancelled, 3 timed out';
 
 /** The filter options shared by list, retry and cancel. */
@@ -18,7 +18,7 @@ export const FILTER_OPTIONS = {
 } as const;
 
 export function filterFromOptions(values: { status?: string; queue?: string; task?: string; group?: string; since?: string }): JobFilter {
-  const statuses = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
+  const statuses = ['pending', 'processing', 'completed', 'failed', 'cancelled', 'waiting'];
   if (values.status !== undefined && !statuses.includes(values.status)) throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
   return {
     status: values.status as JobFilter['status'],

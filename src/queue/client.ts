@@ -66,7 +66,8 @@ export class QueueClient {
 
   /** Jobs that may depend on each other, in one transaction: see docs/workflows.md. */
   enqueueFlow(jobs: FlowJobInput[]): Promise<string[]> {
-    jobs.forEach((job, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
+    // ref and dependsOn are the flow's own keys; the rest is checked as any job's.
+    jobs.forEach(({ ref: _ref, dependsOn: _dependsOn, ...job }, i) => checkEnqueueInput(job, this.#maxPayloadBytes, i));
     return retryTransient(() => enqueueFlow(this.#driver, jobs));
   }
 

@@ -3,7 +3,8 @@
  * downloaded browser): sign in, counts that match the database, a queue paused from the page (and
  * by keyboard) and seen paused in the database and live, a schedule disabled, a failed job opened,
  * retried and seen completing live, hostile strings shown as text, no console errors; the session
- * cookie's flags and cross-origin changes refused. Screenshots of the main views go to docs/.
+ * cookie's flags and cross-origin changes refused. (The pictures in docs/ come from
+ * `npm run screenshots`, on a scene of realistic jobs.)
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -88,7 +89,6 @@ test('the dashboard in headless Chromium', { skip: CHROMIUM ? false : 'Debian ch
     await row.locator('[data-state="paused"]').waitFor();
     assert.equal(await paused('mail'), true);
     assert.equal(await page.evaluate('window.marker'), 41, 'the page was not reloaded');
-    await page.screenshot({ path: path.join(PROJECT_DIR, 'docs', 'dashboard-queues.png') });
 
     // Disable a schedule from its view; its hostile name is text.
     await page.getByRole('link', { name: 'Schedules' }).click();
@@ -101,13 +101,11 @@ test('the dashboard in headless Chromium', { skip: CHROMIUM ? false : 'Debian ch
     assert.equal(await enabled(scheduleName), false);
     assert.equal(confirms.at(-1), `Disable schedule ${scheduleName}? No tick fires until it is enabled again.`);
     assert.equal(await page.locator('main img').count(), 0, 'no element made from the schedule name');
-    await page.screenshot({ path: path.join(PROJECT_DIR, 'docs', 'dashboard-schedules.png') });
 
     // The failed job, by keyboard from the failed list; its payload and error shown as text.
     await page.goto(`${base}/dashboard/#/jobs?status=failed`);
     const link = page.locator(`tr[data-job="${failedId}"] a`);
     await link.waitFor();
-    await page.screenshot({ path: path.join(PROJECT_DIR, 'docs', 'dashboard-failed.png') });
     await link.focus();
     await page.keyboard.press('Enter');
     await page.locator('[data-status="failed"]').waitFor();
@@ -121,13 +119,11 @@ test('the dashboard in headless Chromium', { skip: CHROMIUM ? false : 'Debian ch
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.locator('[data-status="completed"]').waitFor({ timeout: 20_000 });
     assert.equal(await page.evaluate('window.marker'), 42, 'the page was not reloaded');
-    await page.screenshot({ path: path.join(PROJECT_DIR, 'docs', 'dashboard-job.png'), fullPage: true });
 
     // Phone width.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/dashboard/#/`);
     await page.locator('tr[data-queue="docs"]').waitFor();
-    await page.screenshot({ path: path.join(PROJECT_DIR, 'docs', 'dashboard-phone.png') });
 
     // The session cookie, and a change from another origin refused.
     const [cookie] = await context.cookies();

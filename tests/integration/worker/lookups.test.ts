@@ -109,5 +109,11 @@ test('CLI: enqueue --group, show, list --json, wait, retry --failed --group', as
   assert.match(retried.stdout, /^1 failed jobs queued again/);
   const bad = await runCli(['list', '--status', 'lost'], env);
   assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--status must be one of .*waiting/);
+  // A job held for its dependency (the first never runs: its queue has no worker).
+  const [, heldId] = await clients.postgres.enqueueFlow([{ ref: 'first', task: 'held', queue: 'idle' }, { task: 'after', queue: 'idle', groupKey: group, dependsOn: ['first'] }]);
+  const waitingList = await runCli(['list', '--status', 'waiting', '--group', group, '--json'], env);
+  assert.equal(waitingList.code, 0, waitingList.stderr);
+  assert.deepEqual(JSON.parse(waitingList.stdout).jobs.map((j: { id: string; status: string }) => [j.id, j.status]), [[heldId, 'waiting']]);
   release();
 });
