@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { createTestDatabase } from '../../support/database.js';
 import {
+  asRole,
   assertSqlState,
   claimOne,
   enqueue,
@@ -260,4 +261,21 @@ test('the table refuses an infinite run_at from any writer: 23514', async () => 
   await assertSqlState(pool.query("insert into public.jobs (task, run_at) values ('x', 'infinity')"), '23514');
   const id = await enqueueOne(pool, { task: 'x', queue: uniqueQueue() });
   await assertSqlState(pool.query("update public.jobs set run_at = '-infinity' where id = $1", [id]), '23514');
+});
+
+test('ids are made in time order (UUID version 7): enqueue_jobs, enqueue_job and an end user\'s insert', async () => {
+  const task = `client-task-${randomUUID()}`;
+  await pool.query('insert into public.job_client_tasks (task) values ($1)', [task]);
+  const before = Date.now();
+  const ids = await enqueue(pool, [{ task: 't' }, { task: 't' }]);
+  ids.push(await enqueueOne(pool, { task: 't' }));
+  ids.push(await asRole(pool, 'authenticated', async (c) => (await c.query('insert into public.jobs (task) values ($1) returning id', [task])).rows[0].id, randomUUID()));
+  const after = Date.now();
+  for (const id of ids) {
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, `${id} is a version 7 UUID`);
+    // Its first 48 bits are the Unix time in milliseconds it was made at.
+    const ms = parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+    assert.ok(ms >= before - 1000 && ms <= after + 1000, `${id}: made at ${new Date(ms).toISOString()}`);
+  }
+  assert.equal(new Set(ids).size, ids.length);
 });
