@@ -127,7 +127,14 @@ export async function runCell(options: CellOptions): Promise<CellResult> {
     return { exit: exit?.code ?? null, output: text, lines: jsonLines(text), leftovers: await leftovers() };
   } finally {
     if (stop === 'ctrl-c') await tmux('kill-server');
-    for (const line of await cellProcesses(id)) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    for (const line of await cellProcesses(id)) {
+      // A process may end between being listed and being killed (ESRCH): it is gone either way.
+      try {
+        process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    }
     // As root in a private folder, the data went where the postgres user can enter (its log line says where).
     for (const line of jsonLines(await output())) {
       if (typeof line.dataDir === 'string' && !line.dataDir.startsWith(launcher.cwd)) await rm(line.dataDir, { recursive: true, force: true });
