@@ -38,7 +38,8 @@ export type RecordOutcome =
 interface PendingCompletion {
   job: Job;
   result: unknown;
-  resolve: () => void;
+  /** complete()'s caller waiting for the store; none for record()'s. */
+  resolve: (() => void) | undefined;
 }
 
 /**
@@ -67,7 +68,7 @@ export class OutcomeRecorder {
         if (this.#options.logger.isLevelEnabled('debug')) logger().debug({ durationMs: Math.round(durationMs) }, 'job completed');
         // Committed with the handler's own writes (ctx.transaction): nothing left to store.
         if (outcome.stored) return void this.#options.onRecorded?.(job, { kind: 'completed' });
-        void this.complete(job, outcome.result);
+        this.#queueCompletion(job, outcome.result, undefined);
         return;
       case 'failed':
         logger().warn({ err: outcome.error, code: outcome.code, retryable: outcome.retryable }, 'job failed');
@@ -80,12 +81,14 @@ export class OutcomeRecorder {
 
   /** Resolves once stored (or given up on at stop()). */
   complete(job: Job, result: unknown): Promise<void> {
+    return new Promise((resolve) => this.#queueCompletion(job, result, resolve));
+  }
+
+  #queueCompletion(job: Job, result: unknown, resolve: (() => void) | undefined): void {
     this.#options.leases.unrecorded(job.id);
-    return new Promise((resolve) => {
-      this.#completions.push({ job, result, resolve });
-      // Completions of the same tick share one round trip.
-      this.#flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#flush());
-    });
+    this.#completions.push({ job, result, resolve });
+    // Completions of the same tick share one round trip.
+    this.#flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#flush());
   }
 
   async fail(job: Job, failure: RecordedFailure): Promise<void> {
@@ -132,7 +135,7 @@ export class OutcomeRecorder {
       for (const item of batch) {
         this.#options.leases.recorded(item.job.id);
         if (done !== undefined) this.#options.onRecorded?.(item.job, completed.has(item.job.id) ? { kind: 'completed' } : { kind: 'fenced-out' });
-        item.resolve();
+        item.resolve?.();
       }
     }
     this.#flushing = undefined;

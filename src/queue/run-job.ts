@@ -1,8 +1,8 @@
 import type { Driver } from '../drivers/driver.js';
 import { JOB_ERROR_CODES, JobError, PermanentJobError, RetryableJobError, type JobErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { JobWorkflow } from '../workflow/job-workflow.js';
 import { retryDelayMs } from '../workflow/retry-policy.js';
+import { HandlerContext } from './handler-context.js';
 import type { JobAbort } from './job-abort.js';
 import type { Job } from '../job.js';
 import { validatePayload, type JobContext, type TaskDefinition } from './task.js';
@@ -50,58 +50,35 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
   const timeoutMs = task.timeoutMs ?? options.timeoutMs;
   const timeout = () => new JobError(task.timeoutCode ?? 'TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`, { retryable: true });
   const timer = setTimeout(() => abort.abort(timeout()), timeoutMs);
-  // Made on first use: a job that uses neither stages nor steps pays nothing.
-  let workflow: JobWorkflow | undefined;
-  const wf = () => {
-    if (!options.driver) throw new TypeError('ctx.step and ctx.transition need a worker with a database');
-    return (workflow ??= new JobWorkflow({ driver: options.driver, job, workerId: options.workerId, abort, stages: task.stages }));
-  };
-  const ctx: JobContext = {
-    get logger() {
-      return options.logger();
-    },
-    get signal() {
-      return abort.signal;
-    },
-    attempt: job.attempts,
-    workerId: options.workerId,
-    // An attempt that ended (timed out, lost its lease) must not write over the next one's stage.
-    progress: (stage, data) => (abort.aborted ? Promise.resolve() : options.progress(stage, data)),
-    get stage() {
-      return wf().stage;
-    },
-    get version() {
-      return wf().version;
-    },
-    transition: (to, data) => wf().transition(to, data),
-    step: (name, fn, stepOptions) => wf().step(name, fn, stepOptions),
-    dependencyResults: () => wf().dependencyResults(),
-    transaction: (fn) => wf().transaction(fn),
-  };
+  const ctx = new HandlerContext({ job, task, abort, logger: options.logger, workerId: options.workerId, progress: options.progress, driver: options.driver });
   const handler = task.stages?.success
     ? async (j: Job, c: JobContext) => {
         const value: unknown = await task.handler(j, c);
-        await wf().finish();
+        await HandlerContext.finish(ctx);
         return value;
       }
     : task.handler;
-  // Settled by the handler or by an abort, whichever comes first (a handler that ignores its
-  // signal is not waited for).
-  const outcome = new Promise<JobOutcome>((resolve) => {
-    abort.onAbort((reason) => resolve(outcomeOfAbort(reason)));
-    if (abort.aborted) return;
-    const settle = (ok: boolean, value: unknown) => resolve(abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value));
-    try {
-      const result: unknown = handler({ ...job, payload }, ctx);
-      if (isThenable(result)) result.then((value) => settle(true, value), (error: unknown) => settle(false, error));
-      else settle(true, result);
-    } catch (error) {
-      settle(false, error);
-    }
-  });
+  const settle = (ok: boolean, value: unknown): JobOutcome => (abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value));
+  let returned: unknown;
+  let outcome: JobOutcome | Promise<JobOutcome>;
   try {
-    const settled = withRetryDelay(capRetries(await outcome, job, task), task, job, options.logger);
-    return settled.kind === 'completed' && workflow?.completedInTransaction ? { ...settled, stored: true } : settled;
+    // Aborted before it started (a lost lease, a stop): the handler is not called.
+    if (abort.aborted) throw abort.reason;
+    returned = handler({ ...job, payload }, ctx);
+    // A handler that returned a promise: settled by it or by an abort, whichever comes first (a
+    // handler that ignores its signal is not waited for). One that returned a value is done.
+    outcome = isThenable(returned)
+      ? new Promise<JobOutcome>((resolve) => {
+          abort.onAbort((reason) => resolve(outcomeOfAbort(reason)));
+          (returned as PromiseLike<unknown>).then((value) => resolve(settle(true, value)), (error: unknown) => resolve(settle(false, error)));
+        })
+      : settle(true, returned);
+  } catch (error) {
+    outcome = settle(false, error);
+  }
+  try {
+    const settled = withRetryDelay(capRetries(outcome instanceof Promise ? await outcome : outcome, job, task), task, job, options.logger);
+    return settled.kind === 'completed' && HandlerContext.completedInTransaction(ctx) ? { ...settled, stored: true } : settled;
   } finally {
     clearTimeout(timer);
   }
