@@ -60,9 +60,9 @@ export class OutcomeRecorder {
   /**
    * A handler's outcome: a completion is queued for the next batch (not waited for: the slot is
    * freed now, the lease renewed until it is stored), a failure is stored now, an abort (lost
-   * lease, shutdown) leaves nothing to store.
+   * lease, shutdown) leaves nothing to store. Only a failure returns a promise.
    */
-  async record(job: Job, outcome: JobOutcome, logger: () => Logger, durationMs: number): Promise<void> {
+  record(job: Job, outcome: JobOutcome, logger: () => Logger, durationMs: number): Promise<void> | undefined {
     switch (outcome.kind) {
       case 'completed':
         if (this.#options.logger.isLevelEnabled('debug')) logger().debug({ durationMs: Math.round(durationMs) }, 'job completed');

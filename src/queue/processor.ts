@@ -154,28 +154,45 @@ export class JobProcessor {
       for (const job of jobs) this.#leases.claimed(job.id);
       countClaimed(metrics, jobs);
       if (this.#tracing.enabled && jobs.length > 0) this.#tracing.claimed(jobs, claimStartedAt, workerId);
+      // Before the jobs start: a handler that returns a value finishes within #startBuffered, and
+      // its freed slot must see that more may be waiting.
+      if (jobs.length === want) this.#moreMayBeReady = true;
       this.#buffer.push(...jobs);
       this.#startBuffered();
-      if (jobs.length === want) this.#moreMayBeReady = true;
     } while (this.#claimAgain && this.#moreMayBeReady);
   }
 
   /** Starts buffered jobs while slots are free. */
   #startBuffered(): void {
+    let finishedAtOnce = false;
     while (this.#buffer.length > 0 && this.#running.size < this.#options.maxConcurrentJobs) {
-      this.#start(this.#buffer.shift() as Job);
+      const job = this.#buffer.shift() as Job;
+      const entry = this.#running.add(job, this.#tracing.startRun(job, this.#options.workerId));
+      const running = runClaimedJob(this.#run, entry);
+      if (running) {
+        void running.then(() => {
+          this.#finished(job);
+          this.#startBuffered();
+          this.#claimIfLow();
+        });
+      } else {
+        // The handler returned a value: its slot is free again within this loop.
+        this.#finished(job);
+        finishedAtOnce = true;
+      }
     }
+    if (finishedAtOnce) this.#claimIfLow();
   }
 
-  #start(job: Job): void {
-    const entry = this.#running.add(job, this.#tracing.startRun(job, this.#options.workerId));
-    void runClaimedJob(this.#run, entry).finally(() => {
-      this.#running.delete(job.id, this.#buffer.length === 0);
-      this.#leases.finished(job.id);
-      this.#startBuffered();
-      // Under queue controls or concurrency keys, a finished job may free a slot held back.
-      if (this.#buffer.length <= this.#prefetch.size(this.#options.maxConcurrentJobs) / 2) this.#requestClaim(this.heldBack.active);
-    });
+  #finished(job: Job): void {
+    this.#running.delete(job.id, this.#buffer.length === 0);
+    this.#leases.finished(job.id);
+  }
+
+  /** A finished job: claim ahead when the buffer runs low. */
+  #claimIfLow(): void {
+    // Under queue controls or concurrency keys, a finished job may free a slot held back.
+    if (this.#buffer.length <= this.#prefetch.size(this.#options.maxConcurrentJobs) / 2) this.#requestClaim(this.heldBack.active);
   }
 
   #onLeasesLost(lost: ReadonlySet<string>): void {

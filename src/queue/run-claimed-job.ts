@@ -2,7 +2,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { OutcomeRecorder } from './outcome-recorder.js';
 import type { Prefetch } from './prefetch.js';
-import { runJob } from './run-job.js';
+import { runJob, type JobOutcome } from './run-job.js';
 import type { RunningJob } from './running-jobs.js';
 import type { TaskRegistry } from './task-registry.js';
 import { retryTransient } from './transient-retry.js';
@@ -21,13 +21,14 @@ export interface ClaimedJobRun {
  * Takes one started job to its stored outcome: runs the handler (its progress reports go through
  * the lease holder's fence; a lost lease aborts it), times it, and hands the outcome to the
  * recorder. Never rejects: a failure to record is logged (the lease then expires and the job is
- * reclaimed).
+ * reclaimed). A handler that returned a value is done when this returns (undefined, no promise).
  */
-export async function runClaimedJob(run: ClaimedJobRun, entry: RunningJob): Promise<void> {
-  const { driver, workerId, metrics } = run;
+export function runClaimedJob(run: ClaimedJobRun, entry: RunningJob): Promise<void> | undefined {
+  const { driver, workerId } = run;
   const { job } = entry;
+  let outcome: JobOutcome | Promise<JobOutcome>;
   try {
-    const outcome = await entry.trace.run(() => runJob({
+    outcome = entry.trace.run(() => runJob({
       job,
       task: run.tasks.get(job.task),
       abort: entry.abort,
@@ -40,12 +41,26 @@ export async function runClaimedJob(run: ClaimedJobRun, entry: RunningJob): Prom
         if (!held) entry.abort.abort('lease-lost');
       },
     }));
-    const ms = performance.now() - entry.startedAt;
-    metrics.jobDuration.observe({ task: metrics.taskLabel(job.task), outcome: outcome.kind }, ms / 1000);
-    run.prefetch.recordRunTime(ms);
-    entry.trace.finished(outcome);
-    await run.recorder.record(job, outcome, entry.logger, ms);
   } catch (error) {
-    entry.logger().error({ err: error }, 'recording the job outcome failed');
+    return void recordingFailed(entry, error);
   }
+  if (outcome instanceof Promise) return outcome.then((o) => record(run, entry, o)).catch((error: unknown) => recordingFailed(entry, error));
+  try {
+    return record(run, entry, outcome);
+  } catch (error) {
+    return void recordingFailed(entry, error);
+  }
+}
+
+function record(run: ClaimedJobRun, entry: RunningJob, outcome: JobOutcome): Promise<void> | undefined {
+  const { job } = entry;
+  const ms = performance.now() - entry.startedAt;
+  run.metrics.jobDuration.observe({ task: run.metrics.taskLabel(job.task), outcome: outcome.kind }, ms / 1000);
+  run.prefetch.recordRunTime(ms);
+  entry.trace.finished(outcome);
+  return run.recorder.record(job, outcome, entry.logger, ms)?.catch((error: unknown) => recordingFailed(entry, error));
+}
+
+function recordingFailed(entry: RunningJob, error: unknown): void {
+  entry.logger().error({ err: error }, 'recording the job outcome failed');
 }

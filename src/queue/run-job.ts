@@ -35,21 +35,29 @@ export interface RunJobOptions {
  * Runs one job's handler to an outcome. Never throws: an unknown task, a bad payload, a timeout
  * and a handler's throw all become a failed outcome with a code. A handler that ignores its abort
  * signal is not waited for: its late result is dropped (and fenced out by the database anyway).
+ * A handler that returns a value (not a promise) gives its outcome at once, with no promise made:
+ * short jobs are the ones whose every allocation shows.
  */
-export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
-  const { job, task, abort } = options;
+export function runJob(options: RunJobOptions): JobOutcome | Promise<JobOutcome> {
+  const { job, task } = options;
   if (!task) return failure('UNKNOWN_TASK', `no handler for task "${job.task}"`);
+  return task.schema ? validateAndRun(options, task, task.schema) : runHandler(options, task, job.payload);
+}
 
+async function validateAndRun(options: RunJobOptions, task: TaskDefinition, schema: NonNullable<TaskDefinition['schema']>): Promise<JobOutcome> {
   let payload: unknown;
   try {
-    payload = task.schema ? await validatePayload(task.schema, job.payload) : job.payload;
+    payload = await validatePayload(schema, options.job.payload);
   } catch (error) {
-    return failure('INVALID_PAYLOAD', `invalid payload for task "${job.task}": ${messageOf(error)}`, error);
+    return failure('INVALID_PAYLOAD', `invalid payload for task "${options.job.task}": ${messageOf(error)}`, error);
   }
+  return runHandler(options, task, payload);
+}
 
+function runHandler(options: RunJobOptions, task: TaskDefinition, payload: unknown): JobOutcome | Promise<JobOutcome> {
+  const { job, abort } = options;
   const timeoutMs = task.timeoutMs ?? options.timeoutMs;
-  const timeout = () => new JobError(task.timeoutCode ?? 'TIMEOUT', `task "${job.task}" timed out after ${timeoutMs} ms`, { retryable: true });
-  const timer = setTimeout(() => abort.abort(timeout()), timeoutMs);
+  const timer = setTimeout(abortOnTimeout, timeoutMs, abort, task, job.task, timeoutMs);
   const ctx = new HandlerContext({ job, task, abort, logger: options.logger, workerId: options.workerId, progress: options.progress, driver: options.driver });
   const handler = task.stages?.success
     ? async (j: Job, c: JobContext) => {
@@ -58,30 +66,40 @@ export async function runJob(options: RunJobOptions): Promise<JobOutcome> {
         return value;
       }
     : task.handler;
-  const settle = (ok: boolean, value: unknown): JobOutcome => (abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value));
   let returned: unknown;
-  let outcome: JobOutcome | Promise<JobOutcome>;
   try {
     // Aborted before it started (a lost lease, a stop): the handler is not called.
     if (abort.aborted) throw abort.reason;
     returned = handler({ ...job, payload }, ctx);
-    // A handler that returned a promise: settled by it or by an abort, whichever comes first (a
-    // handler that ignores its signal is not waited for). One that returned a value is done.
-    outcome = isThenable(returned)
-      ? new Promise<JobOutcome>((resolve) => {
-          abort.onAbort((reason) => resolve(outcomeOfAbort(reason)));
-          (returned as PromiseLike<unknown>).then((value) => resolve(settle(true, value)), (error: unknown) => resolve(settle(false, error)));
-        })
-      : settle(true, returned);
   } catch (error) {
-    outcome = settle(false, error);
+    return settled(options, task, ctx, timer, settle(abort, false, error));
   }
-  try {
-    const settled = withRetryDelay(capRetries(outcome instanceof Promise ? await outcome : outcome, job, task), task, job, options.logger);
-    return settled.kind === 'completed' && HandlerContext.completedInTransaction(ctx) ? { ...settled, stored: true } : settled;
-  } finally {
-    clearTimeout(timer);
-  }
+  if (!isThenable(returned)) return settled(options, task, ctx, timer, settle(abort, true, returned));
+  // Settled by the handler's promise or by an abort, whichever comes first (a handler that
+  // ignores its signal is not waited for).
+  return new Promise<JobOutcome>((resolve) => {
+    abort.onAbort((reason) => resolve(outcomeOfAbort(reason)));
+    returned.then(
+      (value) => resolve(settle(abort, true, value)),
+      (error: unknown) => resolve(settle(abort, false, error)),
+    );
+  }).then((outcome) => settled(options, task, ctx, timer, outcome));
+}
+
+function abortOnTimeout(abort: JobAbort, task: TaskDefinition, name: string, timeoutMs: number): void {
+  abort.abort(new JobError(task.timeoutCode ?? 'TIMEOUT', `task "${name}" timed out after ${timeoutMs} ms`, { retryable: true }));
+}
+
+/** The handler's result or throw as an outcome; once aborted (a timeout, a lost lease), the abort's. */
+function settle(abort: JobAbort, ok: boolean, value: unknown): JobOutcome {
+  return abort.aborted ? outcomeOfAbort(abort.reason) : ok ? serializable(value) : outcomeOfThrow(value);
+}
+
+/** The outcome with the task's retry cap and delay; the timeout timer is done with. */
+function settled(options: RunJobOptions, task: TaskDefinition, ctx: HandlerContext, timer: NodeJS.Timeout, outcome: JobOutcome): JobOutcome {
+  clearTimeout(timer);
+  const final = withRetryDelay(capRetries(outcome, options.job, task), task, options.job, options.logger);
+  return final.kind === 'completed' && HandlerContext.completedInTransaction(ctx) ? { ...final, stored: true } : final;
 }
 
 /** A retryable failure gets its delay from the task's retry policy (or the error's Retry-After). */

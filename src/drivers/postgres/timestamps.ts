@@ -33,8 +33,8 @@ export function parseTimestamptz(text: string): Date | string {
   if (text.charCodeAt(i) === 46) {
     let end = i + 1;
     while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
-    const fraction = text.slice(i + 1, Math.min(end, i + 4)).padEnd(3, '0');
-    ms = digits(fraction, 0, 3);
+    // Milliseconds: the fraction's first three digits, missing ones as zeros (no substring made).
+    for (let k = i + 1; k < i + 4; k++) ms = ms * 10 + (k < end ? text.charCodeAt(k) - 48 : 0);
     i = end;
   }
   const sign = text.charCodeAt(i) === 43 ? 1 : text.charCodeAt(i) === 45 ? -1 : 0;
