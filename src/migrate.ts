@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './drivers/postgres/pg-module.js';
 import { withoutPoolerFlag } from './drivers/postgres/pooler.js';
 import { MigrationLockTimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -53,7 +54,7 @@ export async function listMigrations(dir = path.join(SUPABASE_DIR, 'migrations')
  * transaction-scoped advisory lock, which ends with it and cannot stay behind on a pooled backend.
  */
 export async function migrate(connectionString: string, options: MigrateOptions = {}): Promise<MigrateResult> {
-  const client = new pg.Client({ connectionString: withoutPoolerFlag(connectionString) });
+  const client = new pgModule.Client({ connectionString: withoutPoolerFlag(connectionString) });
   client.on('notice', (notice) => {
     if (notice.severity === 'WARNING') options.logger?.warn({ notice: notice.message }, 'database warning during migrate');
   });

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { chown, mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from '../drivers/postgres/pg-module.js';
 import { loadBinaries, postgresUser } from './binaries.js';
 import { canReach, reachableBinaries, sharedDataDir } from './postgres-user-access.js';
 
@@ -100,7 +101,7 @@ export class EmbeddedPostgres {
     const deadline = Date.now() + this.#options.startTimeoutMs;
     for (;;) {
       check();
-      const client = new pg.Client({ connectionString: this.url });
+      const client = new pgModule.Client({ connectionString: this.url });
       try {
         await client.connect();
         await client.query('select 1');

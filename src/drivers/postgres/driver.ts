@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './pg-module.js';
 import type { Logger } from '../../logger.js';
 import { createLogger } from '../../logger.js';
 import type { EnqueueInput, FinishedStatus, Job, QueueStats } from '../../job.js';
@@ -42,7 +43,7 @@ export class PostgresDriver implements Driver {
     this.#logger = options.logger ?? createLogger({ level: 'silent', pretty: false });
     const pooled = usesTransactionPooler(options.connectionString);
     const connectionString = withoutPoolerFlag(options.connectionString);
-    this.#pool = new pg.Pool({
+    this.#pool = new pgModule.Pool({
       connectionString,
       max: options.poolSize ?? 10,
       keepAlive: true,

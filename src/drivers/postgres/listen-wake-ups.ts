@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './pg-module.js';
 import type { Logger } from '../../logger.js';
 import type { WakeUpHint, WakeUpState } from '../driver.js';
 import { reconnectBackoffMs } from '../../reconnect-backoff.js';
@@ -94,7 +95,7 @@ export class ListenWakeUps {
 
   /** One connection's life: resolves when it ends, saying whether it had connected. */
   async #listenOnce(afterLoss: boolean): Promise<{ connected: boolean; error: Error }> {
-    const client = new pg.Client({
+    const client = new pgModule.Client({
       connectionString: this.#options.connectionString,
       keepAlive: true,
       application_name: LISTENER_APPLICATION_NAME,

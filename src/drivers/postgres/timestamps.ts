@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './pg-module.js';
 
 const TIMESTAMPTZ_OID = 1184;
-const pgParser = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => Date | string;
+const pgParser = pgModule.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => Date | string;
 
 /** Digits text[from..to) as a number; NaN if any is not a digit. */
 function digits(text: string, from: number, to: number): number {
@@ -56,5 +57,5 @@ export function parseTimestamptz(text: string): Date | string {
 /** The pool's type parsers: pg's, but for timestamptz. */
 export const POOL_TYPES = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : pgModule.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
