@@ -77,6 +77,8 @@ export interface Driver {
 
   /** Registers a wake-up listener; returns its removal. */
   onWakeUp(listener: (hint: WakeUpHint) => void): () => void;
+  /** Hands a targeted wake-up this worker cannot take on to every worker (postgres transport). */
+  passWakeUp?(hint: WakeUpHint): void;
   /**
    * Follows one job until it completes, fails or is cancelled: onChange runs when it may have (a
    * notification: NOTIFY or Realtime), and whenever the watch (re)starts, since what was sent
@@ -132,6 +134,11 @@ export interface WakeUpHint {
   queues: string[] | null;
   count: number;
   nextRunAt: Date | null;
+  /**
+   * Sent to this worker alone (the database chose it among the listeners, to wake as many workers
+   * as there are jobs): a worker that cannot claim now passes it on (Driver.passWakeUp).
+   */
+  targeted?: boolean;
 }
 
 /** A watch on one job (Driver.watchJob). */

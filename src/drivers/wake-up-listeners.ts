@@ -9,7 +9,8 @@ export class WakeUpListeners {
     return () => this.#listeners.delete(listener);
   }
 
-  emit(hint: WakeUpHint): void {
+  /** False when nobody listens (a worker that stopped claiming). */
+  emit(hint: WakeUpHint): boolean {
     for (const listener of this.#listeners) {
       try {
         listener(hint);
@@ -17,5 +18,6 @@ export class WakeUpListeners {
         // a hint is only a nudge; the poll timer covers a listener that failed
       }
     }
+    return this.#listeners.size > 0;
   }
 }

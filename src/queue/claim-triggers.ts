@@ -4,13 +4,15 @@ import { reconnectBackoffMs } from '../reconnect-backoff.js';
 import { jitteredInterval } from './jittered-interval.js';
 
 export interface ClaimTriggersOptions {
-  driver: Pick<Driver, 'onWakeUp'>;
+  driver: Pick<Driver, 'onWakeUp' | 'passWakeUp'>;
   /** null: every queue. */
   queues: string[] | null;
   pollIntervalMs: number;
   logger: Logger;
   /** Work may be ready: claim. */
   onTrigger: () => void;
+  /** Whether a job told of now would start now (a free slot, claiming); default: yes. */
+  canClaim?: () => boolean;
 }
 
 /**
@@ -67,7 +69,11 @@ export class ClaimTriggers {
 
   #onWakeUp(hint: WakeUpHint): void {
     const queues = this.#options.queues;
-    if (queues && hint.queues && !hint.queues.some((q) => queues.includes(q))) return;
+    const ours = !queues || !hint.queues || hint.queues.some((q) => queues.includes(q));
+    // Told alone (the database woke as many workers as there are jobs): a worker that cannot start
+    // the job now hands the wake-up on to every worker, so that it does not wait for a free slot.
+    if (hint.targeted && (!ours || !(this.#options.canClaim?.() ?? true))) this.#options.driver.passWakeUp?.(hint);
+    if (!ours) return;
     if (hint.nextRunAt) this.#scheduleAt(hint.nextRunAt.getTime());
     if (hint.count > 0 || hint.queues === null) this.#options.onTrigger();
   }

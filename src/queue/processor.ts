@@ -63,7 +63,14 @@ export class JobProcessor {
     this.#leases = new LeaseKeeper({ driver, workerId, leaseSeconds, logger, onLost: (ids) => this.#onLeasesLost(ids) });
     this.#recorder = new OutcomeRecorder({ driver, workerId, logger, leases: this.#leases, onRecorded: (job, outcome) => (count(job, outcome), this.#tracing.recorded(job, outcome)) });
     this.#run = { driver, workerId, tasks: options.tasks, jobTimeoutMs: options.jobTimeoutMs, metrics, prefetch: this.#prefetch, recorder: this.#recorder };
-    this.#triggers = new ClaimTriggers({ driver, logger, queues: options.queues, pollIntervalMs: options.pollIntervalMs, onTrigger: () => this.wake() });
+    this.#triggers = new ClaimTriggers({
+      driver,
+      logger,
+      queues: options.queues,
+      pollIntervalMs: options.pollIntervalMs,
+      onTrigger: () => this.wake(),
+      canClaim: () => this.#active && this.#running.size + this.#buffer.length < options.maxConcurrentJobs,
+    });
     this.heldBack = new HeldBackPoll(options.flowControlPollMs ?? DEFAULTS.flowControlPollMs, () => this.wake());
   }
 

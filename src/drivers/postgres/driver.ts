@@ -83,6 +83,10 @@ export class PostgresDriver implements Driver {
     return this.#notifications.onWakeUp(listener);
   }
 
+  passWakeUp(hint: WakeUpHint): void {
+    this.#notifications.passOn(hint);
+  }
+
   watchJob(id: string, onChange: () => void): JobWatch {
     return this.#notifications.watchJob(id, onChange);
   }

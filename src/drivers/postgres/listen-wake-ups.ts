@@ -26,6 +26,11 @@ export interface ListenerOptions {
    * notification really arrived: behind a transaction pooler LISTEN succeeds but never receives.
    */
   notify?: (channel: string, payload: string) => Promise<void>;
+  /**
+   * Also listen on a channel of this connection's own and register it (register_wake_up_listener),
+   * so that the database can wake this worker alone: a worker's connection, never a client's.
+   */
+  register?: boolean;
   /** Wait this long before proving LISTEN again after a probe that received nothing (ms). */
   reprobeMs?: number;
   /** A round trip on the LISTEN connection this often proves it alive (a half-open socket otherwise goes unnoticed). */
@@ -39,12 +44,14 @@ export interface ListenerOptions {
  * checks itself with a periodic round trip so that a dead socket is replaced, not waited on.
  */
 export class ListenWakeUps {
-  readonly #options: Required<Omit<ListenerOptions, 'notify' | 'onFinished'>> & Pick<ListenerOptions, 'notify' | 'onFinished'>;
+  readonly #options: Required<Omit<ListenerOptions, 'notify' | 'onFinished' | 'register'>> & Pick<ListenerOptions, 'notify' | 'onFinished' | 'register'>;
   /** A channel of this listener's own for its NOTIFY round trip. */
   readonly #probeChannel = `supajobs_probe_${randomBytes(8).toString('hex')}`;
   #unproven = false;
   readonly #stopped = new AbortController();
   #client: pg.Client | undefined;
+  /** This connection's own channel (targeted wake-ups), once registered. */
+  #ownChannel: string | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: ListenerOptions) {
@@ -104,6 +111,7 @@ export class ListenWakeUps {
       connectionTimeoutMillis: this.#options.checkTimeoutMs,
     });
     this.#client = client;
+    this.#ownChannel = undefined;
     const closed = new AbortController();
     const ended = new Promise<Error>((resolve) => {
       client.on('error', resolve);
@@ -111,6 +119,7 @@ export class ListenWakeUps {
     }).finally(() => closed.abort());
     client.on('notification', (message) => {
       if (message.channel === NOTIFY_CHANNEL) this.#options.onHint(parseHint(message.payload));
+      else if (message.channel === this.#ownChannel) this.#options.onHint({ ...parseHint(message.payload), targeted: true });
       else if (message.channel === FINISHED_CHANNEL) this.#options.onFinished?.(message.payload ? message.payload.split(',') : []);
     });
     try {
@@ -135,6 +144,7 @@ export class ListenWakeUps {
         socketOf(client)?.destroy();
         return { connected: false, error: UNPROVEN };
       }
+      if (this.#options.register) await this.#registerOwnChannel(client, stopped);
     } catch (error) {
       client.end().catch(() => undefined);
       socketOf(client)?.destroy();
@@ -186,6 +196,24 @@ export class ListenWakeUps {
     }
     this.#options.onState({ mode: 'poll-only', reason: 'LISTEN receives no notifications (transaction pooler?), polling' });
     return false;
+  }
+
+  /**
+   * Listens on this connection's own channel, then registers it. Without the SQL function (a
+   * schema older than the worker) wake-ups still come, to every worker, on the shared channel.
+   */
+  async #registerOwnChannel(client: pg.Client, stopped: Promise<never>): Promise<void> {
+    const channel = `${NOTIFY_CHANNEL}_${(client as unknown as { processID: number }).processID}`;
+    try {
+      await Promise.race([client.query(`listen ${channel}`), stopped]);
+      this.#ownChannel = channel;
+      const { rows } = await Promise.race([client.query<{ channel: string }>('select public.register_wake_up_listener() as channel'), stopped]);
+      if (rows[0]?.channel !== channel) throw new Error(`registered as ${rows[0]?.channel}, listening on ${channel}`);
+    } catch (error) {
+      if (this.#stopped.signal.aborted) throw error;
+      this.#ownChannel = undefined;
+      this.#options.logger.warn({ err: error }, 'targeted wake-ups unavailable (run the migrations); every wake-up goes to every worker');
+    }
   }
 
   async #checkAlive(client: pg.Client, closed: AbortSignal): Promise<void> {

@@ -2,7 +2,7 @@ import { redactUrl, type Logger } from '../../logger.js';
 import type { JobWatch, WakeUpHint, WakeUpState } from '../driver.js';
 import { WakeUpListeners } from '../wake-up-listeners.js';
 import { JobWatches } from './job-watches.js';
-import { ListenWakeUps } from './listen-wake-ups.js';
+import { ListenWakeUps, NOTIFY_CHANNEL } from './listen-wake-ups.js';
 
 export interface PostgresNotificationsOptions {
   connectionString: string;
@@ -71,6 +71,12 @@ export class PostgresNotifications {
     return this.#watches.watch(id, onChange);
   }
 
+  /** A targeted wake-up this worker cannot take, sent on to every worker; polling covers a failure. */
+  passOn(hint: WakeUpHint): void {
+    const summary = JSON.stringify({ queues: hint.queues, count: hint.count, next_run_at: null });
+    this.#options.notify(NOTIFY_CHANNEL, summary).catch((error: unknown) => this.#options.logger.warn({ err: error }, 'passing a wake-up on failed; polling covers it'));
+  }
+
   /** Opens the LISTEN connection once; false when it cannot work here. */
   #listen(): boolean {
     if (!this.#canListen) return false;
@@ -78,10 +84,15 @@ export class PostgresNotifications {
       this.#listener = new ListenWakeUps({
         connectionString: this.#options.connectionString,
         logger: this.#options.logger,
-        onHint: (hint) => this.#wakeUpListeners.emit(hint),
+        // Told alone, with nobody to claim (stopping): the other workers must hear of it.
+        onHint: (hint) => {
+          if (!this.#wakeUpListeners.emit(hint) && hint.targeted) this.passOn(hint);
+        },
         onState: (state) => (this.#state = state),
         onFinished: (ids) => this.#watches.finished(ids),
         notify: this.#options.notify,
+        // Only a worker takes targeted wake-ups: a client's connection (job watches) never claims.
+        register: this.#wakeUps,
         checkIntervalMs: this.#options.checkIntervalMs,
       });
       this.#listener.start();

@@ -95,10 +95,11 @@ export const privilegeProbes: Probe[] = [
     },
   },
   {
-    name: 'a SECURITY DEFINER function in public beyond the sixteen that need it',
+    name: 'a SECURITY DEFINER function in public beyond the eighteen that need it',
     refusal:
       'none: only cancel_my_job, follow_job_events, get_queue_depth, job_after_finish, job_after_insert, job_after_update, job_before_user_insert, ' +
-      'job_broadcast_ready, job_check_user_live_jobs, job_count_finished, job_history_level, list_job_events, purge_jobs, save_job_step, set_broadcast_wake_ups, set_job_history',
+      'job_broadcast_ready, job_check_user_live_jobs, job_count_finished, job_history_level, job_wake_up_targets, list_job_events, purge_jobs, register_wake_up_listener, save_job_step, ' +
+      'set_broadcast_wake_ups, set_job_history',
     async run(ctx) {
       const { rows } = await ctx.pool.query<{ fn: string }>(
         "select p.proname as fn from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef order by 1",
@@ -107,8 +108,8 @@ export const privilegeProbes: Probe[] = [
         rows.map((r) => r.fn),
         [
           'cancel_my_job', 'follow_job_events', 'get_queue_depth', 'job_after_finish', 'job_after_insert', 'job_after_update', 'job_before_user_insert',
-          'job_broadcast_ready', 'job_check_user_live_jobs', 'job_count_finished', 'job_history_level', 'list_job_events', 'purge_jobs', 'save_job_step',
-          'set_broadcast_wake_ups', 'set_job_history',
+          'job_broadcast_ready', 'job_check_user_live_jobs', 'job_count_finished', 'job_history_level', 'job_wake_up_targets', 'list_job_events', 'purge_jobs',
+          'register_wake_up_listener', 'save_job_step', 'set_broadcast_wake_ups', 'set_job_history',
         ],
       );
     },
