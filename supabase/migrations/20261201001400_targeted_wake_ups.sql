@@ -10,13 +10,12 @@
 -- ready jobs as listeners, with a future run_at, or with no registered listener (workers of an
 -- older release, a transaction pooler, the supabase transport) notifies 'supajobs_jobs'.
 --
--- Listeners are not kept alive by heartbeats: a listener is live while a backend with its pid has
--- the application_name it registered with (pg_stat_activity shows both to every role). A
--- connection that ends is skipped from then on and removed at the next registration.
+-- Listeners are not kept alive by heartbeats: a registered connection holds a session-level
+-- advisory lock (class 1937076330, 'supj', and its pid) until it ends, however it ends. A
+-- listener whose lock can be taken is gone: it is skipped, and removed at the next registration.
 
 create unlogged table supajobs.wake_up_listeners (
   pid integer primary key,
-  application_name text not null,
   registered_at timestamptz not null default now()
 );
 revoke all on table supajobs.wake_up_listeners from public;
@@ -35,17 +34,21 @@ security definer
 set search_path = ''
 as $$
 begin
+  perform pg_advisory_lock(1937076330, pg_backend_pid());
+  -- A lock that can be taken is a listener gone (this connection's own never conflicts with it).
   delete from supajobs.wake_up_listeners l
-  where not exists (select 1 from pg_catalog.pg_stat_get_activity(l.pid) a where a.application_name = l.application_name);
-  insert into supajobs.wake_up_listeners (pid, application_name)
-  values (pg_backend_pid(), coalesce(current_setting('application_name', true), ''))
-  on conflict (pid) do update set application_name = excluded.application_name, registered_at = now();
+  where pg_try_advisory_xact_lock_shared(1937076330, l.pid);
+  insert into supajobs.wake_up_listeners (pid) values (pg_backend_pid())
+  on conflict (pid) do update set registered_at = now();
   return 'supajobs_jobs_' || pg_backend_pid();
 end
 $$;
 
--- The pids of the live listeners to notify of ready_count ready jobs, taking turns; null when
--- there are not more live listeners than jobs (then everyone is told, on 'supajobs_jobs').
+-- The pids of ready_count live listeners to notify of ready_count ready jobs, taking turns; null
+-- when there are not more listeners than jobs, or not enough of them live (then everyone is told,
+-- on 'supajobs_jobs'). A listener is live while its lock is held: a try for a shared lock, which
+-- fails at once on a live one (on a gone one it succeeds, and ends with the transaction). Writes
+-- nothing and waits for nothing: a producer is never held up here.
 -- SECURITY DEFINER: job_notify_ready runs as the triggers' owner or as service_role
 -- (resume_queue), and neither is granted the table.
 create function public.job_wake_up_targets(ready_count bigint)
@@ -56,24 +59,28 @@ security definer
 set search_path = ''
 as $$
 declare
-  targets integer[];
+  pids integer[];
+  total integer;
+  turn bigint;
+  chosen integer[] := '{}';
+  pid integer;
 begin
-  -- The registry's size first: a large statement never looks at the backends.
-  if (select count(*) from supajobs.wake_up_listeners) <= ready_count then
+  select array_agg(l.pid order by l.pid) into pids from supajobs.wake_up_listeners l;
+  total := coalesce(cardinality(pids), 0);
+  if total <= ready_count then
     return null;
   end if;
-  with live as (
-    select l.pid, row_number() over (order by l.pid) - 1 as n, count(*) over () as total
-    from supajobs.wake_up_listeners l
-    cross join lateral pg_catalog.pg_stat_get_activity(l.pid) a
-    where a.application_name = l.application_name
-  ),
-  turn as (select nextval('supajobs.wake_up_turn') as t)
-  select array_agg(live.pid order by live.n) into targets
-  from live, turn
-  where live.total > ready_count
-    and ((live.n - turn.t) % live.total + live.total) % live.total < ready_count;
-  return targets;
+  turn := nextval('supajobs.wake_up_turn');
+  for i in 0 .. total - 1 loop
+    pid := pids[((turn + i) % total)::integer + 1];
+    if not pg_try_advisory_xact_lock_shared(1937076330, pid) then
+      chosen := chosen || pid;
+      if cardinality(chosen) = ready_count then
+        return chosen;
+      end if;
+    end if;
+  end loop;
+  return null;
 end
 $$;
 
