@@ -189,3 +189,33 @@ test('8 connections claiming 10,000 jobs concurrently claim each exactly once', 
     await Promise.all(clients.map((c) => c.end()));
   }
 });
+
+test("a claim commits without waiting for the WAL flush, unless its transaction wrote before it", async () => {
+  const queue = uniqueQueue();
+  const worker = uniqueWorker();
+  await enqueue(pool, [{ task: 'a', queue }, { task: 'b', queue }]);
+  const client = await pool.connect();
+  try {
+    const setting = async () => (await client.query<{ s: string }>("select current_setting('synchronous_commit') as s")).rows[0]?.s;
+    // A claim that is its transaction's first write: the transaction commits without the wait.
+    await client.query('begin');
+    await client.query('select id from public.claim_jobs($1, $2, 1)', [worker, [queue]]);
+    assert.equal(await setting(), 'off');
+    await client.query('commit');
+    // Set for that transaction only.
+    assert.equal(await setting(), 'on');
+    // A caller's earlier write keeps the durability it asked for.
+    await client.query('begin');
+    await enqueueOne(client, { task: 'c', queue });
+    await client.query('select id from public.claim_jobs($1, $2, 1)', [worker, [queue]]);
+    assert.equal(await setting(), 'on');
+    await client.query('rollback');
+    // claim_next_job goes through claim_jobs.
+    await client.query('begin');
+    await client.query('select id from public.claim_next_job($1, $2)', [worker, [queue]]);
+    assert.equal(await setting(), 'off');
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
+});
