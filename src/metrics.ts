@@ -138,7 +138,9 @@ export function createMetrics(): WorkerMetrics {
     collectDefaults() {
       if (defaultsCollected) return;
       defaultsCollected = true;
-      prom.loadCollectDefaultMetrics()({ register: registry, prefix: 'supajobs_' });
+      // The event-loop delay is sampled every 100 ms, not every 10: an idle worker then wakes about
+      // 23 times a second, not 200 (docs/operations.md, "Metrics").
+      prom.loadCollectDefaultMetrics()({ register: registry, prefix: 'supajobs_', eventLoopMonitoringPrecision: 100 });
       // prom-client names three gauges *_total (active handles, requests, resources), which
       // Prometheus reserves for counters: `promtool check metrics` refuses them.
       for (const metric of registry.getMetricsAsArray()) {
