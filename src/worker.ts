@@ -181,11 +181,13 @@ export class Worker {
       onReclaimed: () => processor.wake(),
     });
     this.#processor = processor;
+    // The first claim before the monitor's first reading: it takes the pool's open connection
+    // instead of waiting for a new one to be opened.
+    processor.start();
     monitor.start();
     shutdown.add({ name: 'queue monitor', stop: () => monitor.stop() });
     reclaimer.start();
     shutdown.add({ name: 'expired lease reclaimer', stop: () => reclaimer.stop() });
-    processor.start();
     shutdown.add({
       name: 'job processor',
       stop: () => processor.stop(config.shutdownTimeoutMs),
