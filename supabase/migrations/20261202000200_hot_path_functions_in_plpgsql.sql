@@ -7,10 +7,10 @@
 -- a single-job enqueue, claim and completion (perf, PostgreSQL 15) put a sixth of the server's CPU
 -- in that re-parsing and planning.
 --
--- Same names, arguments, results, volatility and grants; only the language changes. The bodies
--- are the same expressions: job_lease_held (per row of every fenced write), job_new_id (per new
--- job), job_actor and job_add_finished_counts (per statement, in the history and count triggers),
--- job_controlled_queues (per claim), job_input_rows (per enqueue).
+-- Same names, arguments, results, volatility and grants; only the language changes, and the
+-- bodies are the same expressions: job_lease_held (per row of every fenced write), job_new_id (per
+-- new job), job_actor and job_add_finished_counts (per statement, in the history and count
+-- triggers), job_controlled_queues (per claim), job_input_rows (per enqueue).
 
 create or replace function public.job_lease_held(status text, locked_by text, attempts integer, worker_id text, attempt integer)
 returns boolean
@@ -67,47 +67,30 @@ begin
 end
 $$;
 
-create or replace function public.job_add_finished_counts(queues text[], statuses text[], signs integer[])
-returns void
-language plpgsql
-volatile
-set search_path = ''
-as $$
-begin
-  insert into public.queue_finished_counts as c (queue, shard, completed, failed, cancelled)
-  select d.queue, (pg_backend_pid() % 8)::smallint, d.completed, d.failed, d.cancelled
-  from (select u.queue,
-               coalesce(sum(u.sign) filter (where u.status = 'completed'), 0) as completed,
-               coalesce(sum(u.sign) filter (where u.status = 'failed'), 0) as failed,
-               coalesce(sum(u.sign) filter (where u.status = 'cancelled'), 0) as cancelled
-        from unnest(queues, statuses, signs) as u(queue, status, sign)
-        group by u.queue) d
-  -- A finished job updated in place (its status unchanged) counts out and in: nothing to write.
-  where d.completed <> 0 or d.failed <> 0 or d.cancelled <> 0
-  order by d.queue
-  on conflict (queue, shard) do update
-  set completed = c.completed + excluded.completed,
-      failed = c.failed + excluded.failed,
-      cancelled = c.cancelled + excluded.cancelled;
-end
-$$;
-
--- job_input_rows is long and its select stays written once (20261123000300_queue_functions.sql,
--- with its id from 20261201001230_time_ordered_ids.sql): it is redefined from its current text,
--- with the language changed and the select returned as the function's rows. A definition that no
--- longer has the expected shape fails this migration rather than being left as it was.
+-- job_add_finished_counts and job_input_rows are longer: each is redefined from its current text
+-- (20261201001210_queue_finished_counts.sql; 20261123000300_queue_functions.sql with its id from
+-- 20261201001230_time_ordered_ids.sql), so that its statement stays written once, with the
+-- language changed and the statement run (or its rows returned) by the function. A definition that
+-- no longer has the expected shape fails this migration rather than being left as it was.
 do $$
 declare
-  old_text text := pg_get_functiondef('public.job_input_rows(jsonb)'::regprocedure);
+  fn regprocedure;
+  old_text text;
   new_text text;
+  run text;
 begin
-  if old_text !~ 'LANGUAGE sql' or old_text !~ 'AS \$function\$\s*select ' or old_text !~ '\n\$function\$\s*$' then
-    raise exception 'hot-path functions: public.job_input_rows(jsonb) is not the expected LANGUAGE sql select';
-  end if;
-  new_text := replace(old_text, 'LANGUAGE sql', 'LANGUAGE plpgsql');
-  new_text := regexp_replace(new_text, 'AS \$function\$\s*select ', E'AS $function$\nbegin\n  return query select ');
-  new_text := regexp_replace(new_text, '\n\$function\$\s*$', E';\nend\n$function$');
-  execute new_text;
+  foreach fn in array array['public.job_add_finished_counts(text[], text[], integer[])'::regprocedure,
+                            'public.job_input_rows(jsonb)'::regprocedure] loop
+    old_text := pg_get_functiondef(fn);
+    if old_text !~ 'LANGUAGE sql' or old_text !~ 'AS \$function\$\s*(select|insert) ' or old_text !~ '\n\$function\$\s*$' then
+      raise exception 'hot-path functions: % is not the expected LANGUAGE sql statement', fn;
+    end if;
+    run := case when old_text ~ 'RETURNS void' then '' else 'return query ' end;
+    new_text := replace(old_text, 'LANGUAGE sql', 'LANGUAGE plpgsql');
+    new_text := regexp_replace(new_text, 'AS \$function\$\s*(select|insert) ', E'AS $function$\nbegin\n  ' || run || '\1 ');
+    new_text := regexp_replace(new_text, '\n\$function\$\s*$', E';\nend\n$function$');
+    execute new_text;
+  end loop;
 end
 $$;
 

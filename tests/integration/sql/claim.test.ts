@@ -197,6 +197,8 @@ test("a claim commits without waiting for the WAL flush, unless its transaction 
   const client = await pool.connect();
   try {
     const setting = async () => (await client.query<{ s: string }>("select current_setting('synchronous_commit') as s")).rows[0]?.s;
+    // As a server with the default (the test server itself runs with it off).
+    await client.query('set synchronous_commit = on');
     // A claim that is its transaction's first write: the transaction commits without the wait.
     await client.query('begin');
     await client.query('select id from public.claim_jobs($1, $2, 1)', [worker, [queue]]);
@@ -216,6 +218,7 @@ test("a claim commits without waiting for the WAL flush, unless its transaction 
     assert.equal(await setting(), 'off');
     await client.query('commit');
   } finally {
+    await client.query('reset synchronous_commit');
     client.release();
   }
 });
