@@ -23,10 +23,10 @@
  * Runs on the server of BENCH_DATABASE_URL when set, else on an embedded server started for the
  * run. stdout has a Markdown table and, last, one JSON line.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrate } from '../src/migrate.js';
+import { backendCpuUs } from './lib/backend-cpu.js';
 import { hrMs } from './lib/clock.js';
 import { loadAvg1m } from './lib/report.js';
 import { openServer } from './lib/server.js';
@@ -60,14 +60,6 @@ const VARIANTS: Record<string, string> = {
 };
 const variants = flags.variants.split(',').map((v) => v.trim());
 for (const v of variants) if (!(v in VARIANTS)) throw new Error(`unknown variant ${v}: one of ${Object.keys(VARIANTS).join(', ')}`);
-
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** A backend's user + system CPU time in µs, from /proc/<pid>/stat (fields 14 and 15). */
-function backendCpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
-}
 
 interface Round {
   enqueueUs: number;
