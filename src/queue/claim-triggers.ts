@@ -9,8 +9,12 @@ export interface ClaimTriggersOptions {
   queues: string[] | null;
   pollIntervalMs: number;
   logger: Logger;
-  /** Work may be ready: claim. */
-  onTrigger: () => void;
+  /**
+   * Work may be ready: claim. `forOneJob`: a wake-up that chose this worker alone for one job
+   * (the database tells as many workers as it made jobs ready), so the claim takes one job; any
+   * other trigger claims as many as the worker has room for.
+   */
+  onTrigger: (forOneJob: boolean) => void;
   /** Whether a job told of now would start now (a free slot, claiming); default: yes. */
   canClaim?: () => boolean;
 }
@@ -35,7 +39,7 @@ export class ClaimTriggers {
   start(): void {
     if (this.#poll) return;
     this.#removeWakeUpListener = this.#options.driver.onWakeUp((hint) => this.#onWakeUp(hint));
-    this.#poll = jitteredInterval(this.#options.pollIntervalMs, this.#options.onTrigger);
+    this.#poll = jitteredInterval(this.#options.pollIntervalMs, () => this.#options.onTrigger(false));
   }
 
   stop(): void {
@@ -62,7 +66,7 @@ export class ClaimTriggers {
     if (this.#claimRetry) return;
     this.#claimRetry = setTimeout(() => {
       this.#claimRetry = undefined;
-      this.#options.onTrigger();
+      this.#options.onTrigger(false);
     }, delay);
     this.#claimRetry.unref();
   }
@@ -75,7 +79,7 @@ export class ClaimTriggers {
     if (hint.targeted && (!ours || !(this.#options.canClaim?.() ?? true))) this.#options.driver.passWakeUp?.(hint);
     if (!ours) return;
     if (hint.nextRunAt) this.#scheduleAt(hint.nextRunAt.getTime());
-    if (hint.count > 0 || hint.queues === null) this.#options.onTrigger();
+    if (hint.count > 0 || hint.queues === null) this.#options.onTrigger(hint.targeted === true && !hint.nextRunAt);
   }
 
   #scheduleAt(at: number): void {
@@ -86,7 +90,7 @@ export class ClaimTriggers {
     this.#clearNextRunAt();
     const timer = setTimeout(() => {
       this.#nextRunAt = undefined;
-      this.#options.onTrigger();
+      this.#options.onTrigger(false);
     }, Math.max(0, at - Date.now()) + 5);
     timer.unref();
     this.#nextRunAt = { at, timer };

@@ -52,6 +52,14 @@ export class JobProcessor {
   #claimAgain = false;
   /** A claim filled every slot, or a hint came while full: claim again when a slot frees. */
   #moreMayBeReady = false;
+  /**
+   * What the next claim is for: as many jobs as there is room for (a poll, a broadcast wake-up,
+   * a full claim, a retry), or only one job per wake-up that chose this worker alone. A worker
+   * told of one job must not take the jobs other workers were told of: their claims would come
+   * back empty, and the jobs would wait in its buffer while they sit idle.
+   */
+  #openEnded = true;
+  #toldOfJobs = 0;
   #active = false;
 
   constructor(options: ProcessorOptions) {
@@ -68,7 +76,7 @@ export class JobProcessor {
       logger,
       queues: options.queues,
       pollIntervalMs: options.pollIntervalMs,
-      onTrigger: () => this.wake(),
+      onTrigger: (forOneJob) => this.#requestClaim(true, forOneJob),
       canClaim: () => this.#active && this.#running.size + this.#buffer.length < options.maxConcurrentJobs,
     });
     this.heldBack = new HeldBackPoll(options.flowControlPollMs ?? DEFAULTS.flowControlPollMs, () => this.wake());
@@ -123,8 +131,12 @@ export class JobProcessor {
     await this.#recorder.stop();
   }
 
-  #requestClaim(workMayBeReady: boolean): void {
-    if (workMayBeReady) this.#moreMayBeReady = true;
+  #requestClaim(workMayBeReady: boolean, forOneJob = false): void {
+    if (workMayBeReady) {
+      this.#moreMayBeReady = true;
+      if (forOneJob) this.#toldOfJobs++;
+      else this.#openEnded = true;
+    }
     if (!this.#active || !this.#moreMayBeReady) return;
     if (this.#claiming) {
       this.#claimAgain = true;
@@ -141,9 +153,13 @@ export class JobProcessor {
     const { driver, workerId, queues, leaseSeconds, maxConcurrentJobs, metrics } = this.#options;
     do {
       this.#claimAgain = false;
-      const want = Math.min(1000, maxConcurrentJobs - this.#running.size + this.#prefetch.size(maxConcurrentJobs) - this.#buffer.length);
-      if (want <= 0 || !this.#active) return;
+      const room = Math.min(1000, maxConcurrentJobs - this.#running.size + this.#prefetch.size(maxConcurrentJobs) - this.#buffer.length);
+      if (room <= 0 || !this.#active) return;
+      const openEnded = this.#openEnded;
+      const want = openEnded ? room : Math.min(room, Math.max(1, this.#toldOfJobs));
       this.#moreMayBeReady = false;
+      this.#openEnded = false;
+      this.#toldOfJobs = 0;
       let jobs: Job[];
       const claimStartedAt = Date.now();
       try {
@@ -152,6 +168,7 @@ export class JobProcessor {
         this.#triggers.claimSucceeded();
       } catch (error) {
         this.#moreMayBeReady = true;
+        this.#openEnded = true;
         this.#triggers.claimFailed(error as Error);
         return;
       }
@@ -163,7 +180,7 @@ export class JobProcessor {
       if (this.#tracing.enabled && jobs.length > 0) this.#tracing.claimed(jobs, claimStartedAt, workerId);
       // Before the jobs start: a handler that returns a value finishes within #startBuffered, and
       // its freed slot must see that more may be waiting.
-      if (jobs.length === want) this.#moreMayBeReady = true;
+      if (jobs.length === want && openEnded) this.#moreMayBeReady = this.#openEnded = true;
       this.#buffer.push(...jobs);
       this.#startBuffered();
     } while (this.#claimAgain && this.#moreMayBeReady);

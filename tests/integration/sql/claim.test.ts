@@ -222,3 +222,44 @@ test("a claim commits without waiting for the WAL flush, unless its transaction 
     client.release();
   }
 });
+
+test('a claim reads the claim index in order, also past the entries that claimed jobs left behind (auto_explain)', async () => {
+  // A database of its own: the plan depends on the statistics of jobs, which other tests change.
+  const own = await createTestDatabase();
+  const worker = uniqueWorker();
+  // Statistics from while the queue was empty, then 5,000 jobs claimed and completed: each leaves
+  // a dead entry in jobs_claim_idx until VACUUM. The planner, expecting few pending jobs in a
+  // larger index, would read every entry through a bitmap scan, on every call.
+  await own.pool.query('analyze public.jobs');
+  await own.pool.query("select public.enqueue_jobs((select jsonb_agg(jsonb_build_object('task', 't')) from generate_series(1, 5000)))");
+  const claimed: { id: string; attempts: number }[] = [];
+  for (let i = 0; i < 5; i++) claimed.push(...(await own.pool.query('select id, attempts from public.claim_jobs($1, null, 1000)', [worker])).rows);
+  assert.equal(claimed.length, 5000);
+  await own.pool.query('select public.complete_jobs($1, $2::uuid[], null, $3::int[])', [worker, claimed.map((j) => j.id), claimed.map((j) => j.attempts)]);
+  await enqueue(own.pool, [{ task: 'ready' }]);
+
+  const client = await own.pool.connect();
+  const plans: string[] = [];
+  client.on('notice', (notice) => plans.push(notice.message ?? ''));
+  try {
+    await client.query("load 'auto_explain'");
+    await client.query('set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice');
+    // More calls than the plan cache's five custom plans, then the generic plan outright. Each in
+    // a transaction rolled back, so that the ready job stays ready.
+    for (const mode of ['auto', 'auto', 'auto', 'auto', 'auto', 'auto', 'auto', 'force_generic_plan', 'force_generic_plan']) {
+      await client.query('begin');
+      await client.query(`set local plan_cache_mode = ${mode}`);
+      assert.equal((await client.query('select id from public.claim_jobs($1, null, 8)', [worker])).rowCount, 1);
+      await client.query('rollback');
+    }
+  } finally {
+    client.removeAllListeners('notice');
+    client.release();
+  }
+  const claimPlans = plans.filter((p) => /from public\.jobs n/.test(p) && /skip locked/i.test(p));
+  assert.equal(claimPlans.length, 9, `saw ${claimPlans.length} plans of the claim`);
+  for (const plan of claimPlans) {
+    assert.match(plan, /Index Scan using jobs_claim_idx/, plan);
+    assert.doesNotMatch(plan, /Bitmap/, plan);
+  }
+});

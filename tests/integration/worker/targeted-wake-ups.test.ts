@@ -66,3 +66,39 @@ test('a fleet wakes one worker per job: single inserts start at once with few em
   }
   await waitForJobs(db, holds, 10_000);
 });
+
+test('a worker told of one job claims one, though it has room for more and more are ready', async () => {
+  const queue = 'told-of-one';
+  const { rows: before } = await db.pool.query<{ pid: number }>('select pid from supajobs.wake_up_listeners');
+  const { worker } = await startTestWorker(db, { work: () => undefined }, { ...NO_POLL, QUEUES: queue, MAX_CONCURRENT_JOBS: '8' });
+  await listening(before.length + 1);
+  const { rows } = await db.pool.query<{ pid: number }>('select pid from supajobs.wake_up_listeners where pid <> all ($1::int[])', [before.map((r) => r.pid)]);
+  assert.equal(rows.length, 1);
+  const channel = `supajobs_jobs_${rows[0]?.pid}`;
+
+  // Five ready jobs that no wake-up announced: enqueued for later, then made due by hand (a change
+  // of run_at alone notifies nobody) once the worker has answered the enqueue's wake-up (a
+  // hint with a next run_at makes it claim, finding nothing, and set a timer an hour off).
+  const emptyAtStart = await counter(worker, 'supajobs_claims_empty_total');
+  const { rows: jobs } = await db.pool.query<{ id: string }>(
+    "select id from public.enqueue_jobs((select jsonb_agg(jsonb_build_object('task', 'work', 'queue', $1::text, 'run_at', now() + interval '1 hour')) from generate_series(1, 5)))",
+    [queue],
+  );
+  const ids = jobs.map((j) => j.id);
+  await waitUntil(async () => (await counter(worker, 'supajobs_claims_empty_total')) > emptyAtStart, 5_000);
+  await db.pool.query('update public.jobs set run_at = now() where id = any ($1::uuid[])', [ids]);
+  const claimsBefore = await counter(worker, 'supajobs_claims_total');
+
+  // Told of one job, as the database tells a worker it chose alone: one claim, for one job.
+  await db.pool.query('select pg_notify($1, $2)', [channel, JSON.stringify({ queues: [queue], count: 1, next_run_at: null })]);
+  await waitUntil(async () => (await counter(worker, 'supajobs_claims_total')) > claimsBefore, 5_000);
+  const taken = async () => (await db.pool.query<{ n: number }>("select count(*)::int as n from jobs where id = any ($1::uuid[]) and status <> 'pending'", [ids])).rows[0]?.n;
+  await waitUntil(async () => (await taken()) === 1, 5_000);
+  await sleep(300); // a second claim, had one followed, would have been sent by now
+  assert.equal(await taken(), 1);
+  assert.equal(await counter(worker, 'supajobs_claims_total'), claimsBefore + 1);
+
+  // A wake-up to every worker is for as many jobs as there is room for.
+  await db.pool.query("select pg_notify('supajobs_jobs', $1)", [JSON.stringify({ queues: [queue], count: 4, next_run_at: null })]);
+  await waitForJobs(db, ids, 10_000);
+});
